@@ -1,0 +1,16 @@
+"""The one exception type for user mistakes.
+
+Anything the user can fix (a bad path, a missing column, an unknown activation) raises
+`LayerwiseError` with a one-line message naming *what* and *where*; the CLI prints it and exits
+with status 2. Everything else is a bug and is allowed to raise normally.
+"""
+
+
+class LayerwiseError(Exception):
+    """A user mistake: one line, naming the file/column/row/layer/key and what was expected."""
+
+    exit_code = 2
+
+    def __init__(self, message: str):
+        # Keep it to one line: the CLI contract is "one line, exit 2".
+        super().__init__(" ".join(str(message).split()))
