@@ -1,0 +1,35 @@
+"""See inside a small dense network: every number of one forward and backward pass, and a drawing.
+
+    >>> from layerwise.explain import explain
+    >>> trace = explain("docs/seed0-network.yaml", "1,2", target=0, lr=0.9)  # doctest: +SKIP
+
+The numbers come from `engine.py`, the textbook formulas in NumPy float64 (checked against torch
+autograd in tests/test_explain_autograd.py). NumPy and matplotlib are imported on first use so that
+`import layerwise` stays fast.
+"""
+
+from __future__ import annotations
+
+__all__ = ["explain", "draw", "load_network"]
+
+
+def explain(net, input, target=None, lr: float = 0.1, loss: str | None = None, decimals: int | None = None):
+    """Work one example through `net`; see `layerwise.explain.api.explain`. Returns a Trace."""
+    from .api import explain as run
+
+    return run(net, input, target=target, lr=lr, loss=loss, decimals=decimals)
+
+
+def draw(net, output_path, max_neurons: int = 16, values: bool | None = None):
+    """Draw `net` (file, run directory, dict or DenseNet) to an image; see `draw.draw_network`."""
+    from .draw import draw_network
+    from .netfile import load_network as load
+
+    return draw_network(load(net), output_path, max_neurons=max_neurons, values=values)
+
+
+def load_network(net):
+    """A DenseNet from a YAML file, run directory, dict or DenseNet."""
+    from .netfile import load_network as load
+
+    return load(net)

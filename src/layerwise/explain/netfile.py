@@ -1,0 +1,195 @@
+"""Read a network for `explain`/`draw`: a YAML weights file, a dict, or a trained run directory.
+
+The weights file (textbook form) — seed 0's network:
+
+    layers: [2, 3, 1]          # widths from input to output
+    activation: sigmoid        # one name, or one per non-input layer
+    output_activation: null    # optional; default: `activation` applies to the output too
+    bias: false                # default true
+    weights:                   # one (out_features, in_features) matrix per layer, like nn.Linear
+      - [[0.8, 0.2], [0.4, 0.9], [0.3, 0.1]]
+      - [[0.3, 0.5, 0.9]]
+    biases: null               # one vector per layer; zeros if bias is on and weights are given
+    seed: 0                    # random init (torch.nn.Linear's U(±1/√in)) when weights are missing
+
+The core's `network:` config form (hidden/activation/output_activation/input_size/output_size/
+weights/biases) is accepted too. Every mistake raises LayerwiseError naming the layer and shape.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..activations import check_activation
+from ..errors import LayerwiseError
+from .network import DenseLayer, DenseNet
+
+TEXTBOOK_KEYS = {"layers", "activation", "output_activation", "bias", "weights", "biases", "seed"}
+# The core's network config; dropout/flatten/init change nothing in one worked pass of one example.
+NETWORK_KEYS = {"input_size", "hidden", "activation", "output_activation", "output_size", "bias",
+                "dropout", "batch_norm", "init", "weights", "biases", "flatten", "seed"}
+
+
+def load_network(net, where: str = "network") -> DenseNet:
+    """A DenseNet from a DenseNet, a dict, a YAML file path or a run directory path."""
+    if isinstance(net, DenseNet):
+        return net
+    if isinstance(net, dict):
+        return network_from_dict(net, where)
+    path = Path(net)
+    if path.is_dir():
+        from .rundir import load_run_dir
+
+        return load_run_dir(path)
+    if not path.is_file():
+        raise LayerwiseError(f"{path}: no such network file or run directory")
+    return network_from_dict(_read_yaml(path), str(path))
+
+
+def _read_yaml(path: Path) -> dict:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark else ""
+        raise LayerwiseError(f"{path}{line}: not valid YAML ({getattr(error, 'problem', error)})")
+    if not isinstance(data, dict):
+        raise LayerwiseError(f"{path}: expected a mapping with 'layers:' or 'network:'")
+    return data
+
+
+def network_from_dict(data: dict, where: str = "network") -> DenseNet:
+    """Dispatch on the form: `layers:` (textbook), `network:` (a whole config) or bare network."""
+    if "layers" in data:
+        return _textbook_network(data, where)
+    if "network" in data and isinstance(data["network"], dict):
+        return _config_network(data["network"], f"{where}: network")
+    if "hidden" in data or "input_size" in data:
+        return _config_network(data, where)
+    raise LayerwiseError(f"{where}: expected 'layers: [in, hidden…, out]' or a 'network:' section")
+
+
+def _check_keys(data: dict, allowed: set[str], where: str) -> None:
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise LayerwiseError(f"{where}: unknown key '{unknown[0]}'; expected {', '.join(sorted(allowed))}")
+
+
+def _textbook_network(data: dict, where: str) -> DenseNet:
+    _check_keys(data, TEXTBOOK_KEYS, where)
+    sizes = _sizes(data["layers"], where)
+    count = len(sizes) - 1
+    activations = _activation_list(data.get("activation", "sigmoid"), count, where)
+    if data.get("output_activation") is not None:
+        activations[-1] = check_activation(str(data["output_activation"]), f"{where}: output_activation")
+    return _assemble(data, sizes, activations, where)
+
+
+def _config_network(data: dict, where: str) -> DenseNet:
+    _check_keys(data, NETWORK_KEYS, where)
+    if data.get("batch_norm"):
+        raise LayerwiseError(f"{where}: batch_norm networks cannot be explained yet; set batch_norm: false")
+    hidden = data.get("hidden", [64])
+    hidden = [hidden] if isinstance(hidden, int) else list(hidden or [])
+    first, last = _ends_from_weights(data.get("weights"))
+    input_size = data.get("input_size") or first
+    output_size = data.get("output_size") or last
+    if input_size is None or output_size is None:
+        raise LayerwiseError(f"{where}: give input_size and output_size (or weights) to explain this network")
+    sizes = _sizes([input_size, *hidden, output_size], where)
+    activations = _activation_list(data.get("activation", "relu"), len(hidden), where)
+    output = check_activation(str(data.get("output_activation") or "identity"), f"{where}: output_activation")
+    net = _assemble(data, sizes, activations + [output], where)
+    if data.get("dropout"):
+        net.notes.append("dropout is not applied: explain shows the evaluation-mode pass")
+    return net
+
+
+def _ends_from_weights(weights) -> tuple[int | None, int | None]:
+    """Input and output widths read off explicit weights (first matrix's columns, last's rows)."""
+    if not isinstance(weights, list) or not weights:
+        return None, None
+    try:
+        return len(weights[0][0]), len(weights[-1])
+    except (TypeError, IndexError):
+        return None, None
+
+
+def _sizes(layers, where: str) -> list[int]:
+    if not isinstance(layers, list) or len(layers) < 2:
+        raise LayerwiseError(f"{where}: layers must list at least two widths, e.g. [2, 3, 1]; got {layers!r}")
+    for position, size in enumerate(layers):
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise LayerwiseError(f"{where}: layer {position} width must be a positive integer; got {size!r}")
+    return list(layers)
+
+
+def _activation_list(activation, count: int, where: str) -> list[str]:
+    """One activation name per non-input layer (a single name repeats)."""
+    names = [activation] * count if isinstance(activation, str) else activation
+    if not isinstance(names, list) or len(names) != count:
+        raise LayerwiseError(f"{where}: activation must be one name or a list of {count} names; got {activation!r}")
+    return [check_activation(str(name), f"{where}: layer {i + 1} activation") for i, name in enumerate(names)]
+
+
+def _assemble(data: dict, sizes: list[int], activations: list[str], where: str) -> DenseNet:
+    weights, biases = data.get("weights"), data.get("biases")
+    use_bias = bool(data.get("bias", True)) or biases is not None
+    if biases is not None and data.get("bias") is False:
+        raise LayerwiseError(f"{where}: biases given but bias: false")
+    _check_count(weights, "weights", "matrix", sizes, where)
+    _check_count(biases, "biases", "vector", sizes, where)
+    rng = np.random.default_rng(data.get("seed", 0))
+    layers = []
+    for i, activation in enumerate(activations):
+        shape = (sizes[i + 1], sizes[i])
+        weight = _matrix(weights, i, shape, where) if weights is not None else _uniform(rng, shape, sizes[i])
+        bias = None
+        if use_bias and biases is not None:
+            bias = _vector(biases, i, shape[0], where)
+        elif use_bias:
+            bias = np.zeros(shape[0]) if weights is not None else _uniform(rng, (shape[0],), sizes[i])
+        layers.append(DenseLayer(weight, bias, activation))
+    return DenseNet(layers, source=where)
+
+
+def _uniform(rng: np.random.Generator, shape: tuple, fan_in: int) -> np.ndarray:
+    """torch.nn.Linear's default init range U(−1/√in, 1/√in) (same range, NumPy's generator)."""
+    bound = 1.0 / np.sqrt(fan_in)
+    return rng.uniform(-bound, bound, size=shape)
+
+
+def _check_count(values, key: str, kind: str, sizes: list[int], where: str) -> None:
+    """`weights`/`biases` must hold one entry per non-input layer."""
+    needed = len(sizes) - 1
+    if values is not None and (not isinstance(values, list) or len(values) != needed):
+        got = f"{len(values)} entries" if isinstance(values, list) else repr(values)
+        raise LayerwiseError(f"{where}: {key} must list one {kind} per layer ({needed} for layers {sizes}); got {got}")
+
+
+def _matrix(weights: list, i: int, shape: tuple[int, int], where: str) -> np.ndarray:
+    try:
+        matrix = np.asarray(weights[i], dtype=float)
+    except (TypeError, ValueError):
+        raise LayerwiseError(f"{where}: weights[{i}] (layer {i + 1}) is not a rectangular matrix of numbers")
+    if matrix.shape != shape:
+        got = "×".join(map(str, matrix.shape)) or "a number"
+        raise LayerwiseError(
+            f"{where}: weights[{i}] (layer {i + 1}) has shape {got} but must be {shape[0]}×{shape[1]}"
+            f" (out_features × in_features) to chain {shape[1]} → {shape[0]} neurons"
+        )
+    return matrix
+
+
+def _vector(biases: list, i: int, size: int, where: str) -> np.ndarray:
+    try:
+        vector = np.asarray(biases[i], dtype=float)
+    except (TypeError, ValueError):
+        raise LayerwiseError(f"{where}: biases[{i}] (layer {i + 1}) is not a list of numbers")
+    if vector.shape != (size,):
+        raise LayerwiseError(f"{where}: biases[{i}] (layer {i + 1}) has {vector.size} values but the layer has {size} neurons")
+    return vector
