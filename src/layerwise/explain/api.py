@@ -6,6 +6,7 @@ from ..errors import LayerwiseError
 from . import engine
 from .inputs import check_input, choose_loss, encode_target
 from .netfile import load_network
+from .numbers import RESULT_PLACES, num
 from .passes import backward_pass, forward_pass, output_probabilities
 from .trace import Trace
 
@@ -34,9 +35,11 @@ def explain(net, input, target=None, lr: float = 0.1, loss: str | None = None, d
     trace = Trace(network, x, forward_pass(network, x, decimals), learning_rate=float(lr), decimals=decimals)
     trace.notes.extend(network.notes)
     if decimals is not None:
+        exact = forward_pass(network, x)[-1].a
         trace.notes.append(
             f"rounding: each hidden activation is rounded to {decimals} decimals before the next layer uses it,"
-            " as a hand calculation does; derivatives are evaluated at the sums Z"
+            f" as a hand calculation does (without rounding ŷ = {', '.join(num(v, RESULT_PLACES) for v in exact)});"
+            " derivatives are evaluated at the sums Z"
         )
     if target is None:
         trace.notes.append("no target given: forward pass only (give a target to see the backward pass)")
