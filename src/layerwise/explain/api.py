@@ -11,17 +11,23 @@ from .passes import backward_pass, forward_pass, output_probabilities
 from .trace import Trace
 
 
-def explain(net, input, target=None, lr: float = 0.1, loss: str | None = None, decimals: int | None = None) -> Trace:
+def explain(
+    net, input=None, target=None, lr: float = 0.1, loss: str | None = None, decimals: int | None = None,
+    row: int | None = None, data: str | None = None,
+) -> Trace:
     """Work one example through a small dense network, forward and (given a target) backward.
 
     net: a YAML weights file or run directory path, a dict in either form, or a DenseNet.
-    input: the network input, "1,2" or a list of numbers.
+    input: the input, "1,2" or a list of numbers; for a run directory these are raw feature values
+        and go through the run's preprocessing first.
     target: the wanted output ("0", a class index or name, or numbers); without it only the
         forward pass is worked.
     lr: the learning rate α of the one update W ← W − α ∂E/∂W.
     loss: mse | l1 | huber | ce | bce; default ce/bce for classification runs, else mse.
     decimals: round each activation to this many decimals before the next layer uses it, as a
         hand calculation does (seed 0 with decimals=2 gives 0.77539).
+    row, data: instead of `input`, use row `row` (0-based) of the data source `data`, e.g.
+        row=3, data="builtin:iris"; its label is the default target.
 
     >>> net = {"layers": [2, 3, 1], "activation": "sigmoid", "bias": False,
     ...        "weights": [[[0.8, 0.2], [0.4, 0.9], [0.3, 0.1]], [[0.3, 0.5, 0.9]]]}
@@ -29,11 +35,14 @@ def explain(net, input, target=None, lr: float = 0.1, loss: str | None = None, d
     0.77572
     """
     network = load_network(net)
-    x = check_input(network, input)
+    x, row_target, input_notes = _network_input(network, input, row, data)
+    if target is None and row_target is not None:
+        target = row_target
+        input_notes.append(f"target is the row's own label: {row_target}")
     if decimals is not None and (int(decimals) != decimals or not 0 <= decimals <= 12):
         raise LayerwiseError(f"decimals must be a whole number from 0 to 12; got {decimals}")
     trace = Trace(network, x, forward_pass(network, x, decimals), learning_rate=float(lr), decimals=decimals)
-    trace.notes.extend(network.notes)
+    trace.notes.extend(network.notes + input_notes)
     if decimals is not None:
         exact = forward_pass(network, x)[-1].a
         trace.notes.append(
@@ -50,3 +59,22 @@ def explain(net, input, target=None, lr: float = 0.1, loss: str | None = None, d
     trace.probabilities = output_probabilities(trace.loss, trace.output)
     trace.backward = backward_pass(network, trace.forward, trace.loss, trace.target, trace.learning_rate)
     return trace
+
+
+def _network_input(network, input, row, data) -> tuple:
+    """(x, the row's target or None, notes) from --input or from --input-row/--data."""
+    if (input is None) == (row is None):
+        raise LayerwiseError("give either an input (--input 1,2) or a data row (--input-row N --data SOURCE)")
+    if row is not None:
+        if not data:
+            raise LayerwiseError("--input-row needs --data SOURCE, e.g. --data builtin:iris")
+        from .rows import source_row
+
+        x, label, note = source_row(network, data, int(row))
+        return check_input(network, x), label, [note]
+    if network.run_dir is not None:
+        from .rows import run_input
+
+        x, note = run_input(network, input)
+        return check_input(network, x), None, [note]
+    return check_input(network, input), None, []

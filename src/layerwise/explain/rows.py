@@ -1,0 +1,57 @@
+"""Inputs for a trained run: raw feature values or a data-source row -> the network's input.
+
+A run directory's network sees preprocessed features (scaled, one-hot encoded), so raw values go
+through the run's own preprocessing (`layerwise.load(run_dir).transform`), exactly as predict does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import LayerwiseError
+from .network import DenseNet
+from .numbers import num
+
+
+def _raw_values(text) -> list:
+    """'5.1,3.5,red' -> [5.1, 3.5, 'red']: numbers where they parse, text for categories."""
+    if not isinstance(text, str):
+        return list(np.asarray(text, dtype=object).reshape(-1))
+    values = []
+    for part in (p.strip() for p in text.split(",")):
+        try:
+            values.append(float(part))
+        except ValueError:
+            values.append(part)
+    return values
+
+
+def preprocess(net: DenseNet, raw, where: str) -> tuple[np.ndarray, str]:
+    """Raw row -> (network input float64, a note saying what was done)."""
+    from ..predictor import load
+
+    row = np.asarray(raw, dtype=object).reshape(1, -1)
+    x = np.asarray(load(net.run_dir).transform(row, where), dtype=np.float64).reshape(-1)
+    shown = ", ".join(num(v) if isinstance(v, (int, float)) else str(v) for v in row[0])
+    return x, f"{where} ({shown}) went through the run's preprocessing to give the network input x"
+
+
+def run_input(net: DenseNet, values) -> tuple[np.ndarray, str]:
+    """--input for a run directory: raw feature values, preprocessed like predict does."""
+    return preprocess(net, _raw_values(values), "input")
+
+
+def source_row(net: DenseNet, source: str, row: int) -> tuple[np.ndarray, object, str]:
+    """--input-row N --data SOURCE: (network input, the row's raw target or None, note)."""
+    from ..data import load_source
+
+    data = load_source(source, need_target=False)
+    if not 0 <= row < len(data.X):
+        raise LayerwiseError(f"--input-row {row} is outside {source}: it has rows 0…{len(data.X) - 1}")
+    features = data.X.iloc[row].to_numpy(dtype=object) if hasattr(data.X, "iloc") else np.asarray(data.X[row])
+    label = None if data.y is None else data.y[row]
+    if net.run_dir is not None:
+        x, note = preprocess(net, features.reshape(-1), f"row {row} of {source}")
+    else:  # a weights file has no preprocessing: the row is the input as it is
+        x, note = np.asarray(features, dtype=np.float64).reshape(-1), f"input is row {row} of {source}, unscaled"
+    return x, label, note
