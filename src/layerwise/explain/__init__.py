@@ -13,11 +13,14 @@ from __future__ import annotations
 __all__ = ["explain", "draw", "load_network"]
 
 
-def explain(net, input, target=None, lr: float = 0.1, loss: str | None = None, decimals: int | None = None):
+def explain(
+    net, input=None, target=None, lr: float = 0.1, loss: str | None = None, decimals: int | None = None,
+    row: int | None = None, data: str | None = None,
+):
     """Work one example through `net`; see `layerwise.explain.api.explain`. Returns a Trace."""
     from .api import explain as run
 
-    return run(net, input, target=target, lr=lr, loss=loss, decimals=decimals)
+    return run(net, input, target=target, lr=lr, loss=loss, decimals=decimals, row=row, data=data)
 
 
 def draw(net, output_path, max_neurons: int = 16, values: bool | None = None):

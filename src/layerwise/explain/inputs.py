@@ -65,7 +65,8 @@ def encode_target(net: DenseNet, loss: str, target) -> tuple[np.ndarray, str]:
     label = _label(target)
     if loss == "ce":
         index = _class_index(net, label, size)
-        return np.eye(size)[index], label
+        name = str(net.classes[index]) if net.classes and len(net.classes) == size else None
+        return np.eye(size)[index], str(index) if name is None else f"{name} (class {index})"
     values = _class_values(net, label) if net.classes else None
     if values is None:
         values = parse_numbers(target, "target")

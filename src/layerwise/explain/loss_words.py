@@ -36,7 +36,7 @@ def output_words(trace: Trace) -> list[str]:
         p = trace.probabilities
         best = int(p.argmax())
         name = f" ({trace.net.classes[best]})" if trace.net.classes and len(trace.net.classes) == p.size else ""
-        lines.append(f"softmax: p = ({', '.join(_r(v) for v in p)}), largest for class {best}{name}")
+        lines.append(f"softmax: p = ({', '.join(_r(v) for v in p)}); the largest, p{best + 1}, is class {best}{name}")
     if trace.loss == "bce_logits":
         lines.append(f"σ(ŷ) = ({', '.join(_r(v) for v in trace.probabilities)}): the probability of class 1")
     return lines

@@ -16,6 +16,8 @@ from ..activations import check_activation
 from ..errors import LayerwiseError
 from .network import DenseLayer, DenseNet
 
+FORMAT_VERSION = 1  # model.json format_version this reader understands (docs/contracts.md)
+
 
 def load_run_dir(run_dir: Path) -> DenseNet:
     meta = read_model_json(run_dir)
@@ -43,17 +45,22 @@ def read_model_json(run_dir: Path) -> dict:
         meta = json.loads(path.read_text())
     except json.JSONDecodeError as error:
         raise LayerwiseError(f"{path}: not valid JSON (line {error.lineno}: {error.msg})")
-    if meta.get("format") != "layerwise-model":
-        raise LayerwiseError(f"{path}: format is {meta.get('format')!r}, expected 'layerwise-model'")
+    if not isinstance(meta, dict) or meta.get("format") != "layerwise-model":
+        raise LayerwiseError(f"{path}: not a layerwise model file (format should be 'layerwise-model')")
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise LayerwiseError(f"{path}: format_version {meta.get('format_version')} is not {FORMAT_VERSION}, the one explain reads")
     return meta
 
 
 def _read_tensors(path: Path) -> dict[str, np.ndarray]:
     if not path.is_file():
         raise LayerwiseError(f"{path.parent}: no model.safetensors")
-    from safetensors.numpy import load_file
+    from safetensors.numpy import load
 
-    return load_file(str(path))
+    try:
+        return load(path.read_bytes())
+    except Exception as error:  # safetensors has its own error types for bad headers and sizes
+        raise LayerwiseError(f"{path}: corrupt or truncated weights file ({type(error).__name__})") from None
 
 
 def _weight(tensors: dict, i: int, run_dir: Path) -> np.ndarray:

@@ -10,7 +10,7 @@ import numpy as np
 
 from .loss_words import loss_gradient_words, loss_words, output_words
 from .network import layer_symbol, neuron_names
-from .numbers import RESULT_PLACES, activation_symbol, fixed, join_sum, num, product
+from .numbers import RESULT_PLACES, activation_symbol, factor, fixed, join_sum, num, product
 from .trace import BackwardLayer, ForwardLayer, Trace
 
 
@@ -53,7 +53,7 @@ def forward_words(trace: Trace, layer: ForwardLayer) -> dict:
     for j, name in enumerate(names):
         terms = [product(passed_value(trace, index - 1, value), num(w)) for value, w in zip(layer.inputs, dense.weight[j])]
         if dense.bias is not None:
-            terms.append(num(dense.bias[j]))
+            terms.append(factor(num(dense.bias[j])))
         rows.append({
             "neuron": name,
             "sum": f"{name} = {join_sum(terms)} = {num(layer.z[j])}",
