@@ -24,8 +24,8 @@ def explain(
 
 
 def draw(net, output_path, max_neurons: int = 16, values: bool | None = None):
-    """Draw `net` (file, run directory, dict or DenseNet) to an image; see `draw.draw_network`."""
-    from .draw import draw_network
+    """Draw `net` (file, run directory, dict or DenseNet) to an image; see `drawing.draw_network`."""
+    from .drawing import draw_network
     from .netfile import load_network as load
 
     return draw_network(load(net), output_path, max_neurons=max_neurons, values=values)
