@@ -1,0 +1,46 @@
+"""`layerwise summary` and `layerwise datasets`: look before you train."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("summary")(summary)
+    app.command("datasets")(datasets)
+
+
+def summary(target: Path = typer.Argument(..., help="A config YAML or a run directory.")) -> None:
+    """Print the network like print(model), with a per-layer parameter table."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from ..summary import summarise_network
+
+    text, rows = summarise_network(target)
+    console = Console(highlight=False)
+    console.print(text)
+    table = Table(title="parameters")
+    for column in ("layer", "shape", "parameters"):
+        table.add_column(column, justify="right" if column == "parameters" else "left")
+    for name, shape, count in rows:
+        table.add_row(name, shape, f"{count:,}")
+    table.add_row("total", "", f"{sum(r[2] for r in rows):,}", style="bold")
+    console.print(table)
+
+
+def datasets() -> None:
+    """List the built-in datasets (use them as --data builtin:NAME)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from ..data.builtin import describe_builtins
+
+    table = Table(title="built-in datasets (--data builtin:NAME)")
+    for column in ("name", "rows", "features", "task", "description"):
+        table.add_column(column, justify="right" if column in ("rows", "features") else "left")
+    for row in describe_builtins():
+        table.add_row(row["name"], f"{row['rows']:,}", str(row["features"]), row["task"], row["description"])
+    Console(highlight=False).print(table)

@@ -1,0 +1,79 @@
+"""The `layerwise` command. Parses arguments and calls the API; it holds no logic of its own.
+
+Start-up stays fast (`layerwise --help` well under 0.5 s): command modules import torch, pandas
+and matplotlib inside their functions only.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from ..errors import LayerwiseError
+
+app = typer.Typer(
+    name="layerwise",
+    help="Define, train, inspect and use feed-forward neural networks.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,  # user mistakes are one line; bugs get a plain traceback
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+# Options that take several values after one flag (`--hidden 100 50`), which click has no syntax
+# for; they are rewritten to the repeated form (`--hidden 100 --hidden 50`) before parsing.
+MULTI_VALUE_OPTIONS = {"--hidden": "number", "--target": "word", "--activation": "word"}
+
+
+def expand_multi_value_options(argv: list[str]) -> list[str]:
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        kind = MULTI_VALUE_OPTIONS.get(token)
+        out.append(token)
+        i += 1
+        if kind is None:
+            continue
+        values = 0
+        while i < len(argv) and not argv[i].startswith("-") and (kind == "word" or argv[i].isdigit()):
+            if values:
+                out.append(token)
+            out.append(argv[i])
+            values += 1
+            i += 1
+    return out
+
+
+def _register_commands() -> None:
+    from . import info_cmd, train_cmd, use_cmd
+
+    train_cmd.register(app)
+    use_cmd.register(app)
+    info_cmd.register(app)
+    for optional in ("explain_cmd", "export_cmd", "serve_cmd"):
+        try:
+            module = __import__(f"{__package__}.{optional}", fromlist=["register"])
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__package__}.{optional}":
+                raise
+            continue
+        module.register(app)
+
+
+def main(argv: list[str] | None = None) -> None:
+    _register_commands()
+    args = expand_multi_value_options(list(sys.argv[1:] if argv is None else argv))
+    try:
+        app(args=args, prog_name="layerwise", standalone_mode=True)
+    except LayerwiseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""`layerwise train`: a YAML config, `--set key=value` overrides, and/or flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+# flag name -> dotted config key; a flag left unset leaves the config's value alone
+FLAG_KEYS = {
+    "data": "data.source", "target": "data.target", "val_split": "data.val_split",
+    "test_split": "data.test_split", "val_data": "data.val", "test_data": "data.test",
+    "hidden": "network.hidden", "activation": "network.activation", "dropout": "network.dropout",
+    "batch_norm": "network.batch_norm", "init": "network.init", "bias": "network.bias",
+    "task": "task", "loss": "loss",
+    "epochs": "training.epochs", "batch_size": "training.batch_size", "optimizer": "training.optimizer",
+    "lr": "training.lr", "momentum": "training.momentum", "nesterov": "training.nesterov",
+    "weight_decay": "training.weight_decay", "schedule": "training.schedule",
+    "grad_clip": "training.grad_clip", "class_weights": "training.class_weights",
+    "patience": "training.early_stopping.patience", "seed": "training.seed", "device": "training.device",
+}
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(train)
+
+
+def train(
+    config: Optional[Path] = typer.Argument(None, help="YAML config file (optional when flags say enough)."),
+    data: Optional[str] = typer.Option(None, "--data", help="Data source: builtin:NAME, file.csv|.tsv|.parquet|.npz, mnist:DIR."),
+    target: Optional[List[str]] = typer.Option(None, "--target", help="Target column(s) of a table: --target price, or --target a b."),
+    hidden: Optional[List[int]] = typer.Option(None, "--hidden", help="Hidden layer sizes: --hidden 100 50."),
+    activation: Optional[List[str]] = typer.Option(None, "--activation", help="relu|sigmoid|tanh|leaky_relu|gelu|elu|softplus|identity; one, or one per hidden layer."),
+    epochs: Optional[int] = typer.Option(None, "--epochs"),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Rows per step; 0 = full batch."),
+    optimizer: Optional[str] = typer.Option(None, "--optimizer", help="sgd|adam|adamw|rmsprop"),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate."),
+    momentum: Optional[float] = typer.Option(None, "--momentum"),
+    nesterov: Optional[bool] = typer.Option(None, "--nesterov/--no-nesterov"),
+    weight_decay: Optional[float] = typer.Option(None, "--weight-decay"),
+    schedule: Optional[str] = typer.Option(None, "--schedule", help="none|step|cosine|onecycle|plateau"),
+    grad_clip: Optional[float] = typer.Option(None, "--grad-clip", help="Max global gradient norm."),
+    class_weights: Optional[str] = typer.Option(None, "--class-weights", help="'balanced' or a list like [1,2,1]."),
+    dropout: Optional[float] = typer.Option(None, "--dropout"),
+    batch_norm: Optional[bool] = typer.Option(None, "--batch-norm/--no-batch-norm"),
+    bias: Optional[bool] = typer.Option(None, "--bias/--no-bias"),
+    init: Optional[str] = typer.Option(None, "--init", help="default|xavier|kaiming"),
+    task: Optional[str] = typer.Option(None, "--task", help="auto|multiclass|binary|regression"),
+    loss: Optional[str] = typer.Option(None, "--loss", help="auto|cross_entropy|bce|mse|l1|huber"),
+    val_split: Optional[float] = typer.Option(None, "--val-split", help="Validation fraction of train (default 0.2)."),
+    test_split: Optional[float] = typer.Option(None, "--test-split", help="Test fraction when the source has no test part."),
+    val_data: Optional[str] = typer.Option(None, "--val-data", help="Explicit validation source."),
+    test_data: Optional[str] = typer.Option(None, "--test-data", help="Explicit test source."),
+    patience: Optional[int] = typer.Option(None, "--patience", help="Early-stopping patience in epochs."),
+    no_early_stopping: bool = typer.Option(False, "--no-early-stopping", help="Train all epochs; still restores the best weights."),
+    seed: Optional[int] = typer.Option(None, "--seed"),
+    device: Optional[str] = typer.Option(None, "--device", help="auto|cpu|cuda|mps"),
+    out: Optional[Path] = typer.Option(None, "--out", help="Run directory (default runs/<data>-<timestamp>)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run in --out."),
+    set_: Optional[List[str]] = typer.Option(None, "--set", help="Override any config key: --set training.lr=0.01"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output; print only the run directory."),
+) -> None:
+    """Train a network and write its run directory (metrics, plots, model, report)."""
+    import yaml
+
+    from ..run import train as train_run
+
+    flags = {name: value for name, value in locals().items() if name in FLAG_KEYS and value is not None}
+    overrides = list(set_ or [])
+    for name, value in flags.items():
+        if name == "activation" and len(value) == 1:
+            value = value[0]
+        if name in ("class_weights",):
+            value = yaml.safe_load(value)
+        overrides.append(f"{FLAG_KEYS[name]}={yaml.safe_dump(value, default_flow_style=True).strip().removesuffix('...').strip()}")
+    if no_early_stopping:
+        overrides.append("training.early_stopping.enabled=false")
+    run = train_run(config if config is not None else {}, overrides=overrides, out=out, quiet=quiet,
+                    overwrite=overwrite)
+    test = run.summary.get("test") or {}
+    headline = "  ".join(f"{k} {test[k]:.4f}" for k in ("accuracy", "f1_macro", "rmse", "r2") if k in test)
+    if not quiet and headline:
+        print(f"test: {headline}")
+    print(f"report: {run.dir / 'report.html'}")

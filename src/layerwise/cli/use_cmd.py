@@ -1,0 +1,58 @@
+"""`layerwise evaluate` and `layerwise predict`: use a finished run on new data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("evaluate")(evaluate)
+    app.command("predict")(predict)
+
+
+def evaluate(
+    run_dir: Path = typer.Argument(..., help="A finished run directory."),
+    data: str = typer.Option(..., "--data", help="Labelled data source (its test part is used when it has one)."),
+) -> None:
+    """Score a trained model on labelled data; print the metrics and write eval.json."""
+    from ..evaluate import evaluate_run
+
+    result = evaluate_run(run_dir, data)
+    shown = {k: v for k, v in result["metrics"].items() if k != "confusion"}
+    print(f"{result['data']} ({result['split']}, {result['metrics']['rows']} rows)")
+    for name, value in shown.items():
+        print(f"  {name:<16} {value:.4f}" if isinstance(value, float) else f"  {name:<16} {value}")
+    if "confusion" in result["metrics"]:
+        print("  confusion (rows = true, columns = predicted; classes " + ", ".join(map(str, result["classes"])) + ")")
+        for row in result["metrics"]["confusion"]:
+            print("   " + " ".join(f"{n:5d}" for n in row))
+    print(f"wrote {Path(run_dir) / 'eval.json'}")
+
+
+def predict(
+    run_dir: Path = typer.Argument(..., help="A finished run directory."),
+    input: Optional[str] = typer.Option(None, "--input", help="Rows to predict: .csv/.tsv/.parquet/.npz/.npy or builtin:NAME."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="CSV to write (default: print to stdout)."),
+    values: Optional[str] = typer.Option(None, "--values", help="One row of raw feature values: --values 5.1,3.5,1.4,0.2"),
+) -> None:
+    """Predict with a trained model: labels (+ one probability per class) or values."""
+    from ..evaluate import predict_frame, predict_values
+    from ..errors import LayerwiseError
+
+    if (input is None) == (values is None):
+        raise LayerwiseError("predict: give exactly one of --input FILE or --values v1,v2,...")
+    if values is not None:
+        print(json.dumps(predict_values(run_dir, values), indent=2))
+        return
+    frame = predict_frame(run_dir, input)
+    if output is None:
+        print(frame.to_csv(index=False), end="")
+        return
+    from ..artifacts import atomic_write_text
+
+    atomic_write_text(output, frame.to_csv(index=False))
+    print(f"wrote {len(frame)} predictions to {output}")

@@ -1,0 +1,218 @@
+"""Feature preprocessing, learned on the training split only and saved in model.json.
+
+- numeric columns: missing values -> the training median (+ a 0/1 "<col>_missing" column when the
+  training data had gaps there), then standardised with the training mean and std;
+- text/categorical columns: one-hot over the training categories; an unseen or missing category
+  becomes an all-zero block instead of a crash;
+- images: pixels divided by their full-scale value (255 for IDX bytes), so they lie in [0, 1].
+
+`transform` always returns float32 of shape (n, n_features), the network's input.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import LayerwiseError
+
+CHUNK_ROWS = 65_536  # rows per chunk when scanning big arrays: bounds temporary memory
+
+
+class Preprocessor:
+    def __init__(self, state: dict[str, Any]):
+        self.state = state
+
+    # ---- fitting -------------------------------------------------------------------------------
+    @classmethod
+    def fit(cls, X, kind: str, pixel_scale: float = 1.0, rows=None, standardize: bool = True) -> "Preprocessor":
+        """Learn from the rows `rows` of X (all rows when None); X itself is never copied."""
+        if kind == "image":
+            return cls({"kind": "image", "shape": list(X.shape[1:]), "scale": float(pixel_scale)})
+        if kind == "array":
+            matrix = X.reshape(len(X), -1)
+            names = [f"x{j}" for j in range(matrix.shape[1])]
+            state = {"kind": "array", "numeric": _numeric_stats(matrix, names, rows), "categorical": []}
+        else:
+            state = _fit_table(X if rows is None else X.iloc[rows])
+        if not standardize:  # keep the imputation, drop the scaling
+            for column in state["numeric"]:
+                column["mean"], column["std"] = 0.0, 1.0
+        return cls(state)
+
+    # ---- applying ------------------------------------------------------------------------------
+    @property
+    def kind(self) -> str:
+        return self.state["kind"]
+
+    @property
+    def n_features(self) -> int:
+        return len(self.feature_names)
+
+    @property
+    def feature_names(self) -> list[str]:
+        if self.kind == "image":
+            return [f"pixel{j}" for j in range(int(np.prod(self.state["shape"])))]
+        numeric = self.state["numeric"]
+        names = [c["name"] for c in numeric]
+        names += [c["name"] + "_missing" for c in numeric if c["indicator"]]
+        for column in self.state["categorical"]:
+            names += [f"{column['name']}={value}" for value in column["categories"]]
+        return names
+
+    @property
+    def input_columns(self) -> list[str]:
+        """The raw columns a user supplies (before one-hot and indicators)."""
+        if self.kind == "table":
+            return self.state["columns"]
+        return self.feature_names
+
+    def transform(self, X, where: str = "input") -> np.ndarray:
+        if self.kind == "image":
+            return self._transform_image(X, where)
+        if self.kind == "array":
+            matrix = _as_matrix(X, len(self.state["numeric"]), where)
+            return _apply_numeric(matrix, self.state["numeric"])
+        return _transform_table(self.state, X, where)
+
+    def _transform_image(self, X, where: str) -> np.ndarray:
+        X = np.asarray(X.to_numpy() if hasattr(X, "to_numpy") else X)
+        width = int(np.prod(self.state["shape"]))
+        flat = X.reshape(len(X), -1) if X.ndim > 1 else X.reshape(1, -1)
+        if flat.shape[1] != width:
+            raise LayerwiseError(f"{where}: expected images of shape {tuple(self.state['shape'])} "
+                                 f"({width} values per row), got {flat.shape[1]} values per row")
+        return _finite(flat.astype(np.float32) / np.float32(self.state["scale"]), where)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.state
+
+    @classmethod
+    def from_dict(cls, state: dict[str, Any]) -> "Preprocessor":
+        return cls(state)
+
+
+def _numeric_stats(matrix: np.ndarray, names: list[str], rows=None) -> list[dict]:
+    """Per-column median (where gaps exist), mean and std, in float64, scanned in chunks."""
+    rows = np.arange(len(matrix)) if rows is None else np.asarray(rows)
+    n, d = len(rows), matrix.shape[1]
+    total, total_sq, count = np.zeros(d), np.zeros(d), np.zeros(d)
+    for start in range(0, n, CHUNK_ROWS):
+        chunk = np.asarray(matrix[rows[start:start + CHUNK_ROWS]], dtype=np.float64)
+        if not np.isfinite(chunk[~np.isnan(chunk)]).all():
+            raise LayerwiseError(f"features contain inf near row {start + 1}; replace it or leave the cell empty")
+        present = ~np.isnan(chunk)
+        count += present.sum(axis=0)
+        chunk = np.where(present, chunk, 0.0)
+        total += chunk.sum(axis=0)
+        total_sq += (chunk * chunk).sum(axis=0)
+    stats = []
+    for j, name in enumerate(names):
+        if count[j] == 0:
+            raise LayerwiseError(f"column '{name}' has no values in the training split")
+        has_gaps = count[j] < n
+        median = float(np.nanmedian(np.asarray(matrix[rows, j], dtype=np.float64))) if has_gaps else 0.0
+        # Imputed medians join the mean/std, as the network will see them.
+        filled = n - count[j]
+        mean = (total[j] + filled * median) / n
+        var = max((total_sq[j] + filled * median * median) / n - mean * mean, 0.0)
+        std = float(np.sqrt(var)) if var > 1e-24 else 1.0  # a constant column stays centred, unscaled
+        stats.append({"name": name, "mean": float(mean), "std": std, "median": median, "indicator": bool(has_gaps)})
+    return stats
+
+
+def _apply_numeric(matrix: np.ndarray, stats: list[dict]) -> np.ndarray:
+    n = len(matrix)
+    indicators = [j for j, c in enumerate(stats) if c["indicator"]]
+    out = np.empty((n, len(stats) + len(indicators)), dtype=np.float32)
+    mean = np.array([c["mean"] for c in stats])
+    std = np.array([c["std"] for c in stats])
+    median = np.array([c["median"] for c in stats])
+    for start in range(0, n, CHUNK_ROWS):
+        chunk = np.asarray(matrix[start:start + CHUNK_ROWS], dtype=np.float64)
+        missing = np.isnan(chunk)
+        chunk = np.where(missing, median, chunk)
+        stop = start + len(chunk)
+        out[start:stop, :len(stats)] = (chunk - mean) / std
+        out[start:stop, len(stats):] = missing[:, indicators]
+    return out
+
+
+def _finite(matrix: np.ndarray, where: str) -> np.ndarray:
+    if not np.isfinite(matrix).all():
+        row = int(np.flatnonzero(~np.isfinite(matrix).all(axis=1))[0]) + 1
+        raise LayerwiseError(f"{where}: row {row} has an infinite value; features must be finite")
+    return matrix
+
+
+def _as_matrix(X, width: int, where: str) -> np.ndarray:
+    if hasattr(X, "to_numpy"):
+        X = X.apply(_to_numeric_column(where)).to_numpy(dtype=np.float64)
+    X = np.asarray(X)
+    if X.ndim == 1:
+        X = X.reshape(1, -1)
+    X = X.reshape(len(X), -1)
+    if X.shape[1] != width:
+        raise LayerwiseError(f"{where}: expected {width} features per row, got {X.shape[1]}")
+    if X.dtype.kind not in "biuf":
+        raise LayerwiseError(f"{where}: features must be numeric, got {X.dtype}")
+    return X
+
+
+def _to_numeric_column(where: str):
+    import pandas as pd
+
+    def convert(column):
+        converted = pd.to_numeric(column, errors="coerce")
+        bad = converted.isna() & column.notna()
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0]) + 1
+            raise LayerwiseError(f"{where}: column '{column.name}' row {row}: {column[bad].iloc[0]!r} is not a number")
+        return converted.astype(np.float64)
+
+    return convert
+
+
+def _fit_table(frame) -> dict[str, Any]:
+    import pandas as pd
+
+    numeric, categorical = [], []
+    for name in frame.columns:
+        column = frame[name]
+        if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
+            numeric.append(name)
+        else:
+            categorical.append(name)
+    matrix = frame[numeric].to_numpy(dtype=np.float64) if numeric else np.zeros((len(frame), 0))
+    categories = []
+    for name in categorical:
+        values = frame[name].dropna().astype(str)
+        categories.append({"name": name, "categories": sorted(values.unique().tolist())})
+    return {"kind": "table", "columns": [str(c) for c in frame.columns],
+            "numeric": _numeric_stats(matrix, numeric), "categorical": categories}
+
+
+def _transform_table(state: dict, frame, where: str) -> np.ndarray:
+    import pandas as pd
+
+    if not hasattr(frame, "columns"):  # a plain array: values in the order of the raw columns
+        values = np.asarray(frame, dtype=object)
+        values = values.reshape(1, -1) if values.ndim == 1 else values.reshape(len(values), -1)
+        if values.shape[1] != len(state["columns"]):
+            raise LayerwiseError(f"{where}: expected {len(state['columns'])} values per row "
+                                 f"({', '.join(state['columns'])}), got {values.shape[1]}")
+        frame = pd.DataFrame(values, columns=state["columns"])
+    missing = [c for c in state["columns"] if c not in frame.columns]
+    if missing:
+        raise LayerwiseError(f"{where}: missing column '{missing[0]}' (the model needs {', '.join(state['columns'])})")
+    numeric_names = [c["name"] for c in state["numeric"]]
+    numeric = frame[numeric_names].apply(_to_numeric_column(where)) if numeric_names else frame.iloc[:, :0]
+    parts = [_finite(_apply_numeric(numeric.to_numpy(dtype=np.float64), state["numeric"]), where)]
+    for column in state["categorical"]:
+        codes = pd.Categorical(frame[column["name"]].astype("string"), categories=column["categories"]).codes
+        block = np.zeros((len(frame), len(column["categories"])), dtype=np.float32)
+        seen = codes >= 0  # -1: unseen or missing -> all-zero block
+        block[np.flatnonzero(seen), codes[seen]] = 1.0
+        parts.append(block)
+    return np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]

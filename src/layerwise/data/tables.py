@@ -1,0 +1,176 @@
+"""Reading tables (CSV/TSV/Parquet) and arrays (NPZ/NPY) into a `Dataset`, with checks that
+name the file, column and row of every problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from ..errors import LayerwiseError
+from .sources import Dataset
+
+# A text column is called "numeric with stray text" (an error) rather than categorical when at
+# least this share of its non-empty values parse as numbers.
+NUMERIC_SHARE = 0.8
+
+
+def read_table(path: Path):
+    import pandas as pd
+
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".parquet", ".pq"):
+            frame = pd.read_parquet(path)
+        else:
+            sep = "\t" if suffix == ".tsv" else None  # None: sniff , ; | for .csv/.txt
+            frame = pd.read_csv(path, sep=sep, engine="python" if sep is None else "c",
+                                skipinitialspace=True, encoding="utf-8")
+    except pd.errors.EmptyDataError:
+        raise LayerwiseError(f"{path}: file is empty") from None
+    except UnicodeDecodeError as exc:
+        raise LayerwiseError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except (pd.errors.ParserError, ValueError, OSError, ImportError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise LayerwiseError(f"{path}: cannot parse table ({first})") from None
+    except Exception as exc:  # pyarrow raises its own error types for corrupt Parquet
+        raise LayerwiseError(f"{path}: cannot read table ({type(exc).__name__})") from None
+    if frame.shape[1] == 0 or frame.shape[0] == 0:
+        raise LayerwiseError(f"{path}: no data rows")
+    names = [str(c) for c in frame.columns]
+    duplicates = sorted({n for n in names if names.count(n) > 1}
+                        | {n.rpartition(".")[0] for n in names if _is_pandas_dup(n, names)})
+    if duplicates:
+        raise LayerwiseError(f"{path}: duplicate column name(s) {', '.join(duplicates)}")
+    frame.columns = names
+    check_numeric_columns(frame, str(path))
+    return frame
+
+
+def _is_pandas_dup(name: str, names: list[str]) -> bool:
+    # pandas renames a repeated header "a" to "a.1"; report it as the duplicate it was.
+    base, _, suffix = name.rpartition(".")
+    return suffix.isdigit() and base in names
+
+
+def check_numeric_columns(frame, where: str) -> None:
+    """Coerce text columns that are really numbers; a few stray words in one is an error."""
+    import pandas as pd
+
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype != object and not pd.api.types.is_string_dtype(values):
+            continue
+        present = values.dropna()
+        if present.empty:
+            continue
+        as_numbers = pd.to_numeric(present, errors="coerce")
+        parsed = as_numbers.notna()
+        if parsed.all():
+            frame[column] = pd.to_numeric(values, errors="coerce")
+        elif parsed.mean() >= NUMERIC_SHARE:
+            bad = present[~parsed].index[0]
+            raise LayerwiseError(
+                f"{where}: column '{column}' row {frame.index.get_loc(bad) + 1}: "
+                f"{present[bad]!r} is not a number (the rest of the column is numeric)"
+            )
+
+
+def split_target(frame, path: Path, target: Optional[list[str]], need_target: bool) -> Dataset:
+    name = path.stem
+    if not target:
+        if need_target:
+            raise LayerwiseError(f"{path}: say which column is the target with --target COLUMN")
+        return Dataset(name=name, X=frame, y=None, kind="table", target_names=[])
+    missing = [t for t in target if t not in frame.columns]
+    if missing and need_target:
+        raise LayerwiseError(
+            f"{path}: target column '{missing[0]}' not found; columns are {', '.join(frame.columns[:20])}"
+        )
+    present = [t for t in target if t in frame.columns]
+    features = frame.drop(columns=present)
+    if features.shape[1] == 0:
+        raise LayerwiseError(f"{path}: no feature columns left after removing the target")
+    y = None
+    if present and len(present) == len(target):
+        y = frame[target].to_numpy() if len(target) > 1 else frame[target[0]].to_numpy()
+        check_targets(y, str(path), target)
+    return Dataset(name=name, X=features, y=y, kind="table", target_names=list(target))
+
+
+def check_targets(y: np.ndarray, where: str, names: list[str]) -> None:
+    """Targets must be present and finite; row numbers are 1-based data rows."""
+    import pandas as pd
+
+    columns = y.reshape(len(y), -1)
+    for j in range(columns.shape[1]):
+        column = columns[:, j]
+        missing = pd.isna(column)
+        if missing.any():
+            row = int(np.flatnonzero(missing)[0]) + 1
+            raise LayerwiseError(f"{where}: target '{names[j]}' is missing at row {row}")
+        if column.dtype.kind == "f" and not np.isfinite(column).all():
+            row = int(np.flatnonzero(~np.isfinite(column))[0]) + 1
+            raise LayerwiseError(f"{where}: target '{names[j]}' is {column[row - 1]} at row {row}; targets must be finite")
+
+
+def read_npz(path: Path, need_target: bool = True) -> Dataset:
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except (ValueError, OSError, EOFError) as exc:
+        raise LayerwiseError(f"{path}: cannot read .npz ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+    except Exception as exc:  # zipfile.BadZipFile and friends
+        raise LayerwiseError(f"{path}: cannot read .npz ({type(exc).__name__})") from None
+    if "x" not in arrays:
+        raise LayerwiseError(f"{path}: expected an array named 'x' (and 'y'); found {', '.join(arrays) or 'none'}")
+    if need_target and "y" not in arrays:
+        raise LayerwiseError(f"{path}: expected an array named 'y' with the targets")
+    x, y = arrays["x"], arrays.get("y")
+    _check_array_pair(x, y, path, "x", "y")
+    x_test, y_test = arrays.get("x_test"), arrays.get("y_test")
+    if (x_test is None) != (y_test is None):
+        raise LayerwiseError(f"{path}: x_test and y_test must come together")
+    if x_test is not None:
+        _check_array_pair(x_test, y_test, path, "x_test", "y_test")
+        if x_test.shape[1:] != x.shape[1:]:
+            raise LayerwiseError(f"{path}: x_test rows have shape {x_test.shape[1:]}, x rows {x.shape[1:]}")
+    image = x.ndim > 2
+    return Dataset(
+        name=path.stem, X=x, y=y, X_test=x_test, y_test=y_test,
+        kind="image" if image else "array", target_names=["y"],
+        pixel_scale=255.0 if image and x.dtype.kind in "ui" else 1.0,
+    )
+
+
+def read_npy(path: Path, need_target: bool = True) -> Dataset:
+    """A bare feature matrix; its targets come from `<stem>.y.npy` or `y.npy` beside it.
+
+    Memory-mapped, so a big matrix is not copied until preprocessing needs to.
+    """
+    try:
+        x = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise LayerwiseError(f"{path}: cannot read .npy ({str(exc).splitlines()[0]})") from None
+    y = None
+    for candidate in (path.with_name(path.stem + ".y.npy"), path.with_name("y.npy")):
+        if candidate.is_file() and candidate != path:
+            y = np.load(candidate, allow_pickle=False)
+            break
+    if need_target and y is None:
+        raise LayerwiseError(f"{path}: targets not found; put them in {path.stem}.y.npy beside it")
+    _check_array_pair(x, y, path, "x", "y")
+    return Dataset(name=path.stem, X=x, y=y, kind="image" if x.ndim > 2 else "array", target_names=["y"],
+                   pixel_scale=255.0 if x.ndim > 2 and x.dtype.kind in "ui" else 1.0)
+
+
+def _check_array_pair(x, y, path, x_name, y_name) -> None:
+    if x.ndim < 2 or len(x) == 0:
+        raise LayerwiseError(f"{path}: '{x_name}' must have shape (rows, features...), got {x.shape}")
+    if x.dtype.kind not in "biuf":
+        raise LayerwiseError(f"{path}: '{x_name}' must be numeric, got dtype {x.dtype}")
+    if y is not None:
+        if len(y) != len(x):
+            raise LayerwiseError(f"{path}: '{x_name}' has {len(x)} rows but '{y_name}' has {len(y)}")
+        check_targets(np.asarray(y), f"{path}:{y_name}", [y_name] * (1 if y.ndim == 1 else y.shape[1]))

@@ -1,0 +1,91 @@
+"""Targets: infer the task, map class labels to indices and back.
+
+The label map is learned from the training targets and saved in model.json as `classes`, the
+original labels in index order, so predictions come back as the user's own strings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import numpy as np
+
+from ..errors import LayerwiseError
+
+# An integer target with at most this many distinct values (and repeats) is read as class labels.
+MAX_INTEGER_CLASSES = 50
+
+
+def infer_task(y: np.ndarray, given: Optional[str] = None) -> str:
+    y = np.asarray(y)
+    if given and given != "auto":
+        return given
+    if y.ndim == 2 and y.shape[1] > 1:
+        return "regression"
+    flat = y.reshape(-1)
+    if flat.dtype.kind in "OUSb":
+        return "binary" if len(np.unique(flat.astype(str))) <= 2 else "multiclass"
+    if flat.dtype.kind in "iu":
+        distinct = len(np.unique(flat))
+        if distinct <= MAX_INTEGER_CLASSES and distinct <= max(2, len(flat) // 2):
+            return "binary" if distinct <= 2 else "multiclass"
+    return "regression"
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalar -> JSON-able Python value."""
+    return value.item() if hasattr(value, "item") else value
+
+
+@dataclass
+class TargetEncoder:
+    task: str
+    classes: Optional[list[Any]]  # original labels in index order (classification)
+    n_outputs: int  # network output size
+
+    @classmethod
+    def fit(cls, y: np.ndarray, task: str, where: str = "target") -> "TargetEncoder":
+        y = np.asarray(y)
+        if task == "regression":
+            if y.dtype.kind not in "biuf":
+                raise LayerwiseError(f"{where}: regression needs numeric targets, got text such as {y.reshape(-1)[0]!r}")
+            return cls(task, None, 1 if y.ndim == 1 else y.shape[1])
+        if y.ndim == 2 and y.shape[1] > 1:
+            raise LayerwiseError(f"{where}: classification takes one target column, got {y.shape[1]}")
+        labels = np.unique(y.reshape(-1))
+        if len(labels) < 2:
+            raise LayerwiseError(f"{where}: only one class ({_plain(labels[0])!r}) in the training data; need at least 2")
+        if task == "binary" and len(labels) != 2:
+            raise LayerwiseError(f"{where}: binary task needs exactly 2 classes, found {len(labels)}")
+        return cls(task, [_plain(v) for v in labels], 1 if task == "binary" else len(labels))
+
+    def encode(self, y: np.ndarray, where: str = "target") -> np.ndarray:
+        """multiclass -> int64 (n,); binary -> float32 (n, 1); regression -> float32 (n, k)."""
+        y = np.asarray(y)
+        if self.task == "regression":
+            if y.dtype.kind not in "biuf":
+                raise LayerwiseError(f"{where}: regression needs numeric targets")
+            return y.reshape(len(y), -1).astype(np.float32)
+        flat = y.reshape(-1)
+        keys = np.array([str(label) for label in self.classes])
+        order = np.argsort(keys)
+        wanted = flat.astype(str)
+        pos = np.clip(np.searchsorted(keys[order], wanted), 0, len(keys) - 1)
+        unknown = keys[order][pos] != wanted
+        if unknown.any():
+            row = int(np.flatnonzero(unknown)[0])
+            raise LayerwiseError(f"{where}: row {row + 1} has label {_plain(flat[row])!r}, which training never saw "
+                                 f"(known: {', '.join(map(str, self.classes))})")
+        index = order[pos].astype(np.int64)
+        return index.astype(np.float32).reshape(-1, 1) if self.task == "binary" else index
+
+    def decode(self, index: np.ndarray) -> np.ndarray:
+        return np.asarray(self.classes, dtype=object)[np.asarray(index, dtype=np.int64)]
+
+    def to_dict(self) -> dict:
+        return {"task": self.task, "classes": self.classes, "n_outputs": self.n_outputs}
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> "TargetEncoder":
+        return cls(raw["task"], raw["classes"], raw["n_outputs"])

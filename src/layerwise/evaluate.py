@@ -1,0 +1,103 @@
+"""Using a finished run: score it on labelled data, predict on new rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import artifacts
+from .data.sources import load_source
+from .errors import LayerwiseError
+from .metrics import task_metrics
+
+
+def _check_complete(run_dir: Path) -> None:
+    state = artifacts.read_status(run_dir).get("state")
+    if state not in (None, "complete"):
+        raise LayerwiseError(f"{run_dir}: run is {state}, not complete; resume it or train again")
+
+
+def load_predictor(run_dir: str | Path):
+    from .predictor import load
+
+    run_dir = Path(run_dir)
+    _check_complete(run_dir)
+    return load(run_dir)
+
+
+def evaluate_run(run_dir: str | Path, source: str) -> dict[str, Any]:
+    run_dir = Path(run_dir)
+    predictor = load_predictor(run_dir)
+    targets = predictor.meta.get("targets") or None
+    dataset = load_source(source, targets)
+    X, y, split = dataset.X, dataset.y, "all rows"
+    if dataset.X_test is not None:
+        X, y, split = dataset.X_test, dataset.y_test, "test part"
+    if y is None:
+        raise LayerwiseError(f"{source}: has no targets to evaluate against")
+    truth = predictor.encoder.encode(y, where=f"{source} target")
+    outputs = predictor.outputs(X, where=source)
+    n_classes = len(predictor.encoder.classes) if predictor.encoder.classes else None
+    result = {"data": source, "split": split, "task": predictor.task, "classes": predictor.encoder.classes,
+              "metrics": task_metrics(predictor.task, truth, outputs, n_classes)}
+    artifacts.write_json(run_dir / "eval.json", result)
+    return result
+
+
+def predict_frame(run_dir: str | Path, source: str):
+    """Predictions for every row of `source` as a DataFrame (labels + probabilities, or values)."""
+    predictor = load_predictor(run_dir)
+    dataset = load_source(source, predictor.meta.get("targets") or None, need_target=False)
+    return prediction_table(predictor, dataset.X, where=source)
+
+
+def prediction_table(predictor, X, where: str):
+    import pandas as pd
+
+    outputs = predictor.outputs(X, where=where)
+    if predictor.task == "regression":
+        names = predictor.meta.get("targets") or ["target"]
+        if outputs.shape[1] == 1:
+            return pd.DataFrame({"prediction": outputs[:, 0]})
+        return pd.DataFrame({f"prediction_{n}": outputs[:, j] for j, n in enumerate(names)})
+    from .predictor import probabilities
+
+    proba = probabilities(predictor.task, outputs)
+    frame = pd.DataFrame({"prediction": predictor.encoder.decode(proba.argmax(axis=1))})
+    for j, label in enumerate(predictor.encoder.classes):
+        frame[f"proba_{label}"] = proba[:, j]
+    return frame
+
+
+def predict_values(run_dir: str | Path, text: str) -> dict[str, Any]:
+    """One row given as 'v1,v2,...' in the order of the model's raw input columns."""
+    predictor = load_predictor(run_dir)
+    columns = predictor.preprocessor.input_columns
+    values = [v.strip() for v in text.split(",")]
+    if len(values) != len(columns):
+        raise LayerwiseError(f"--values: expected {len(columns)} values"
+                             f"{' (' + ', '.join(columns) + ')' if len(columns) <= 20 else ''}, got {len(values)}")
+    row = [_number_or_text(v) for v in values]
+    if predictor.preprocessor.kind == "table":
+        import pandas as pd
+
+        X = pd.DataFrame([row], columns=columns)
+    else:
+        if any(isinstance(v, str) for v in row):
+            raise LayerwiseError("--values: every value must be a number for this model")
+        X = np.asarray([row], dtype=np.float64)
+    table = prediction_table(predictor, X, where="--values")
+    return {k: _plain(v) for k, v in table.iloc[0].items()}
+
+
+def _number_or_text(text: str):
+    try:
+        return float(text)
+    except ValueError:
+        return text if text else None
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else value

@@ -1,0 +1,100 @@
+"""A trained network plus what it learned about the data: everything needed to predict.
+
+`layerwise.load(run_dir)` rebuilds it from model.json + model.safetensors alone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .data.preprocess import Preprocessor
+from .data.targets import TargetEncoder
+from .errors import LayerwiseError
+from .model import Architecture, build_model
+
+
+class Predictor:
+    def __init__(self, module, preprocessor: Preprocessor, encoder: TargetEncoder, meta: dict[str, Any]):
+        self.module = module.eval()
+        self.preprocessor, self.encoder, self.meta = preprocessor, encoder, meta
+
+    @property
+    def task(self) -> str:
+        return self.encoder.task
+
+    @property
+    def classes_(self):
+        return None if self.encoder.classes is None else np.asarray(self.encoder.classes, dtype=object)
+
+    @property
+    def architecture(self) -> Architecture:
+        return Architecture.from_dict(self.meta["network"])
+
+    def transform(self, X, where: str = "input") -> np.ndarray:
+        """Raw rows (DataFrame, array, or one row of values) -> float32 (n, input_size)."""
+        return self.preprocessor.transform(X, where)
+
+    def outputs(self, X, where: str = "input") -> np.ndarray:
+        """Raw network outputs: logits for classification, values for regression."""
+        import torch
+
+        from .training.loop import predict_outputs
+
+        features = torch.from_numpy(self.transform(X, where))
+        return predict_outputs(self.module, features).numpy()
+
+    def predict_proba(self, X, where: str = "input") -> np.ndarray:
+        """(n, n_classes) class probabilities, columns in `classes_` order."""
+        if self.task == "regression":
+            raise LayerwiseError("predict_proba: this model does regression; use predict")
+        return probabilities(self.task, self.outputs(X, where))
+
+    def predict(self, X, where: str = "input") -> np.ndarray:
+        """Original class labels for classification; (n,) or (n, k) values for regression."""
+        outputs = self.outputs(X, where)
+        if self.task == "regression":
+            return outputs[:, 0] if outputs.shape[1] == 1 else outputs
+        return self.encoder.decode(probabilities(self.task, outputs).argmax(axis=1))
+
+    def dense_layers(self) -> list[tuple[np.ndarray, np.ndarray | None, str]]:
+        """[(W (out, in), b (out,) or None, activation)] in float64, for the explain engine."""
+        arch = self.architecture
+        if arch.batch_norm:
+            raise LayerwiseError("this network uses batch norm; explain shows plain dense layers only")
+        state = self.module.state_dict()
+        activations = arch.activations + [arch.output_activation]
+        layers = []
+        for i, activation in enumerate(activations, start=1):
+            weight = state[f"fc{i}.weight"].double().numpy()
+            bias = state.get(f"fc{i}.bias")
+            layers.append((weight, None if bias is None else bias.double().numpy(), activation))
+        return layers
+
+
+def probabilities(task: str, outputs: np.ndarray) -> np.ndarray:
+    if task == "binary":
+        positive = 1.0 / (1.0 + np.exp(-outputs.reshape(-1).astype(np.float64)))
+        return np.stack([1.0 - positive, positive], axis=1)
+    shifted = outputs.astype(np.float64) - outputs.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def load(run_dir: str | Path) -> Predictor:
+    """Rebuild the predictor of a finished run from its own files."""
+    from .artifacts import load_model_files
+
+    meta, state = load_model_files(run_dir)
+    try:
+        arch = Architecture.from_dict(meta["network"])
+        module = build_model(arch)
+        module.load_state_dict(state)
+        preprocessor = Preprocessor.from_dict(meta["preprocessing"])
+        encoder = TargetEncoder(meta["task"], meta["classes"], arch.output_size)
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise LayerwiseError(f"{run_dir}: model files do not match each other ({first[:200]})") from None
+    return Predictor(module, preprocessor, encoder, meta)

@@ -1,0 +1,132 @@
+"""Plots (loss curve, confusion matrix) and the self-contained report.html of a run."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from . import artifacts
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only; never needs a display
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _png_bytes(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    _pyplot().close(fig)
+    return buffer.getvalue()
+
+
+def loss_png(history: list[dict[str, Any]], title: str) -> bytes:
+    """Train and validation loss per epoch, as in the seeds' matplotlib curve."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    epochs = [row["epoch"] for row in history]
+    ax.plot(epochs, [row["train_loss"] for row in history], marker="o", markersize=3, label="train loss")
+    if history and "val_loss" in history[0]:
+        ax.plot(epochs, [row["val_loss"] for row in history], marker="o", markersize=3, label="validation loss")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    return _png_bytes(fig)
+
+
+def confusion_png(matrix: list[list[int]], classes: list, title: str) -> bytes:
+    plt = _pyplot()
+    n = len(classes)
+    size = min(2.5 + 0.45 * n, 12)
+    fig, ax = plt.subplots(figsize=(size, size))
+    image = ax.imshow(matrix, cmap="Blues")
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    labels = [str(c) for c in classes]
+    ax.set_xticks(range(n), labels, rotation=45 if n > 6 else 0, ha="right" if n > 6 else "center")
+    ax.set_yticks(range(n), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    if n <= 20:
+        peak = max(max(row) for row in matrix) or 1
+        for i, row in enumerate(matrix):
+            for j, count in enumerate(row):
+                ax.text(j, i, str(count), ha="center", va="center",
+                        color="white" if count > peak / 2 else "black", fontsize=8)
+    return _png_bytes(fig)
+
+
+def model_text(model) -> tuple[str, list[tuple[str, str, int]]]:
+    from .model import parameter_rows
+
+    return str(model), parameter_rows(model)
+
+
+def write_report(run_dir: Path, prepared, model, history: list[dict], summary: dict) -> None:
+    title = f"{prepared.name}: {prepared.task}"
+    images = {"loss": loss_png(history, f"Loss per epoch - {title}")}
+    artifacts.atomic_write_bytes(run_dir / "loss.png", images["loss"])
+    scored = summary.get("test") or summary.get("val") or summary.get("train")
+    if prepared.task != "regression" and scored:
+        which = "test" if summary.get("test") else ("validation" if summary.get("val") else "train")
+        images["confusion"] = confusion_png(scored["confusion"], prepared.encoder.classes,
+                                            f"Confusion matrix ({which} split)")
+        artifacts.atomic_write_bytes(run_dir / "confusion.png", images["confusion"])
+    artifacts.atomic_write_text(run_dir / "report.html", render_html(title, model, history, summary, images))
+
+
+def _table(headers: list[str], rows: list[list[Any]]) -> str:
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(c))}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else (f"{value:,}" if isinstance(value, int) else str(value))
+
+
+def render_html(title: str, model, history: list[dict], summary: dict, images: dict[str, bytes]) -> str:
+    text, rows = model_text(model)
+    total = sum(count for _, _, count in rows)
+    metric_rows = []
+    for split in ("test", "val", "train"):
+        for name, value in (summary.get(split) or {}).items():
+            if name != "confusion":
+                metric_rows.append([split, name, value])
+    columns = list(history[0]) if history else []
+    sections = [
+        f"<h1>layerwise run — {html.escape(title)}</h1>",
+        f"<p>best epoch {summary['best_epoch']} of {summary['epochs_run']}, {summary['train_rows']:,} training rows, "
+        f"{summary['seconds']:.2f} s on {html.escape(summary['device'])}</p>",
+        "<h2>Metrics</h2>", _table(["split", "metric", "value"], metric_rows),
+        "<h2>Loss curve</h2>", _img(images["loss"], "loss curve"),
+    ]
+    if "confusion" in images:
+        sections += ["<h2>Confusion matrix</h2>", _img(images["confusion"], "confusion matrix")]
+    sections += [
+        "<h2>Model</h2>", f"<pre>{html.escape(text)}</pre>",
+        _table(["layer", "parameters", "count"], [list(r) for r in rows] + [["total", "", total]]),
+        "<h2>Per-epoch metrics</h2>", _table(columns, [[row.get(c, "") for c in columns] for row in history]),
+        "<h2>Summary</h2>", f"<pre>{html.escape(json.dumps(summary, indent=2))}</pre>",
+    ]
+    return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{_CSS}</style></head><body>{''.join(sections)}</body></html>\n")
+
+
+def _img(data: bytes, alt: str) -> str:
+    return f"<img alt='{alt}' src='data:image/png;base64,{base64.b64encode(data).decode('ascii')}'>"
+
+
+_CSS = ("body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;color:#222}"
+        "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}"
+        "th{background:#f3f3f3}pre{background:#f7f7f7;padding:.8em;overflow:auto}img{max-width:100%}")

