@@ -96,3 +96,14 @@ def test_without_a_target_only_the_forward_pass_is_worked() -> None:
     trace = explain(SEED0, "1,2")
     assert trace.backward == [] and trace.loss is None
     assert "σ(1.2) = 0.7685" in text_string(trace)
+
+
+def test_layerwise_explain_is_callable_whatever_was_imported_first() -> None:
+    """`import layerwise.explain.api` makes `layerwise.explain` the package; it must still run."""
+    import subprocess
+    import sys
+
+    code = ("import layerwise.explain.api, layerwise; "
+            f"t = layerwise.explain({SEED0!r}, '1,2', target=0, lr=0.9); print(round(float(t.output[0]), 5))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "0.77572", result.stderr

@@ -10,6 +10,9 @@ autograd in tests/test_explain_autograd.py). NumPy and matplotlib are imported o
 
 from __future__ import annotations
 
+import sys
+import types
+
 __all__ = ["explain", "draw", "load_network"]
 
 
@@ -36,3 +39,15 @@ def load_network(net):
     from .netfile import load_network as load
 
     return load(net)
+
+
+class _CallablePackage(types.ModuleType):
+    """`layerwise.explain(...)` must run explain() even once this package has been imported: the
+    import system then sets the attribute `layerwise.explain` to the package, hiding the function
+    that `layerwise.__init__` re-exports under the same name. So the package itself is callable."""
+
+    def __call__(self, *args, **kwargs):
+        return explain(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallablePackage

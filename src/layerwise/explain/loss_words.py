@@ -38,7 +38,8 @@ def output_words(trace: Trace) -> list[str]:
         name = f" ({trace.net.classes[best]})" if trace.net.classes and len(trace.net.classes) == p.size else ""
         lines.append(f"softmax: p = ({', '.join(_r(v) for v in p)}); the largest, p{best + 1}, is class {best}{name}")
     if trace.loss == "bce_logits":
-        lines.append(f"σ(ŷ) = ({', '.join(_r(v) for v in trace.probabilities)}): the probability of class 1")
+        meaning = "the probability of class 1" if y_hat.size == 1 else "each output's probability of being 1"
+        lines.append(f"σ(ŷ) = ({', '.join(_r(v) for v in trace.probabilities)}): {meaning}")
     return lines
 
 
