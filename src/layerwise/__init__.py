@@ -11,13 +11,14 @@ Importing this package is cheap: torch, pandas and matplotlib load on first use.
 from ._version import __version__
 from .errors import LayerwiseError
 
-__all__ = ["__version__", "LayerwiseError", "RunConfig", "Run", "Predictor", "train", "load",
+__all__ = ["__version__", "LayerwiseError", "RunConfig", "Run", "Predictor", "train", "fit", "load",
            "load_source", "explain", "draw"]
 
 _LAZY = {
     "RunConfig": ("spec", "RunConfig"),
     "Run": ("run", "Run"),
     "train": ("run", "train"),
+    "fit": ("run", "fit"),
     "Predictor": ("predictor", "Predictor"),
     "load": ("predictor", "load"),
     "load_source": ("data.sources", "load_source"),

@@ -22,7 +22,7 @@ from .spec import RunConfig
 
 @dataclass
 class Run:
-    dir: Path
+    dir: Optional[Path]  # None for in-memory fits
     config: RunConfig
     history: list[dict[str, Any]]
     summary: dict[str, Any]
@@ -66,7 +66,7 @@ def resolve_device(requested: str) -> str:
 
 
 def train(config=None, data=None, out: Optional[str] = None, quiet: bool = False,
-          overwrite: bool = False, overrides=(), stream=None) -> Run:
+          overwrite: bool = False, overrides=(), stream=None, sample_weight=None) -> Run:
     """Train a network as `config` says and write its run directory.
 
     config: a RunConfig, a dict shaped like the YAML, or a path to a YAML file.
@@ -80,7 +80,7 @@ def train(config=None, data=None, out: Optional[str] = None, quiet: bool = False
         config.out = str(out)
     stream = stream or sys.stdout
     dataset = load_training_data(config, data)
-    prepared = prepare(config, dataset)
+    prepared = prepare(config, dataset, sample_weight)
     device = resolve_device(config.training.device)
     session = TrainingSession(config, prepared, device)  # builds the model: may still raise
     run_dir = artifacts.create_run_dir(config.out, config.name or prepared.name, overwrite)
@@ -88,6 +88,23 @@ def train(config=None, data=None, out: Optional[str] = None, quiet: bool = False
         print(f"device: {device}  data: {prepared.name} ({len(prepared.train_idx)} train rows)  "
               f"task: {prepared.task}  run: {run_dir}", file=stream, flush=True)
     return _run_in(run_dir, config, prepared, session, quiet, stream)
+
+
+def fit(config=None, data=None, sample_weight=None, quiet: bool = True, overrides=(), stream=None) -> Run:
+    """Train in memory and write nothing (`run.dir` is None): for the scikit-learn estimators,
+    sweeps and notebooks. Same data path, loop and defaults as `train`."""
+    from .predictor import Predictor
+    from .training.prepare import load_training_data, prepare
+    from .training.session import TrainingSession
+
+    config = as_config(config, overrides)
+    prepared = prepare(config, load_training_data(config, data), sample_weight)
+    session = TrainingSession(config, prepared, resolve_device(config.training.device))
+    started = time.perf_counter()
+    history, best_epoch = session.fit(None, quiet, stream or sys.stdout)
+    summary = session.summarise(best_epoch, time.perf_counter() - started)
+    predictor = Predictor(session.model.cpu(), prepared.preprocessor, prepared.encoder, model_meta(prepared))
+    return Run(None, config, history, summary, predictor)
 
 
 def _run_in(run_dir: Path, config: RunConfig, prepared, session, quiet: bool, stream) -> Run:

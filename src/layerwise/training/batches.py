@@ -14,10 +14,11 @@ from typing import Iterator, Optional
 
 class ResidentBatches:
     def __init__(self, X, y, indices=None, batch_size: int = 32, shuffle: bool = True,
-                 seed: int = 0, rank: int = 0, world_size: int = 1):
+                 seed: int = 0, rank: int = 0, world_size: int = 1, weights=None):
         import torch
 
         self.X, self.y = X, y  # (N, ...) features and (N, ...) targets, on the training device
+        self.weights = weights  # optional (N,) per-row loss weights (scikit-learn's sample_weight)
         self.indices = indices if indices is not None else torch.arange(len(X), device=X.device)
         self.batch_size = batch_size if batch_size > 0 else len(self.indices)  # 0 = full batch
         self.shuffle, self.seed = shuffle, seed
@@ -44,15 +45,16 @@ class ResidentBatches:
         return order[self.rank:self.rows * self.world_size:self.world_size]
 
     def epoch(self, epoch: int, start_step: int = 0) -> Iterator[tuple]:
-        """(x_batch, y_batch) for each step of `epoch`, starting at `start_step` (for resume)."""
+        """(x, y) or (x, y, weights) for each step of `epoch`, from `start_step` (for resume)."""
         order = self.order(epoch)
         whole = not self.shuffle and self.world_size == 1 and len(order) == len(self.X)
+        tensors = (self.X, self.y) if self.weights is None else (self.X, self.y, self.weights)
         for start in range(start_step * self.batch_size, len(order), self.batch_size):
             if whole:  # in-order over all rows: plain slices, no gather at all
-                yield self.X[start:start + self.batch_size], self.y[start:start + self.batch_size]
+                yield tuple(t[start:start + self.batch_size] for t in tensors)
             else:
                 rows = order[start:start + self.batch_size]
-                yield self.X.index_select(0, rows), self.y.index_select(0, rows)
+                yield tuple(t.index_select(0, rows) for t in tensors)
 
 
 def to_device_tensors(features, targets, device: str, target_dtype: Optional[str] = None):

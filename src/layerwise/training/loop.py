@@ -32,9 +32,10 @@ class Trainer:
                                 if type(c).on_step_end is not Callback.on_step_end]
 
     # ---- the seam ------------------------------------------------------------------------------
-    def train_step(self, x, y):
+    def train_step(self, x, y, weights=None):
         """One optimizer step on a batch; returns the batch loss as a device tensor (no sync)."""
-        loss = self.loss_fn(self.model(x), y)
+        outputs = self.model(x)
+        loss = self.loss_fn(outputs, y) if weights is None else weighted_loss(self.loss_fn, outputs, y, weights)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.grad_clip is not None:
@@ -56,10 +57,10 @@ class Trainer:
         total = carried[0].to(device) if carried is not None else torch.zeros((), device=device)
         rows = carried[1] if carried is not None else 0
         started = time.perf_counter()
-        for step, (x, y) in enumerate(self.batches.epoch(epoch, start_step), start=start_step + 1):
-            loss = self.train_step(x, y)
-            total += loss * len(x)  # mean loss over rows, summed on the device
-            rows += len(x)
+        for step, batch in enumerate(self.batches.epoch(epoch, start_step), start=start_step + 1):
+            loss = self.train_step(*batch)
+            total += loss * len(batch[0])  # mean loss over rows, summed on the device
+            rows += len(batch[0])
             self.step = step
             for callback in self._step_callbacks:
                 self._carried = (total, rows)
@@ -110,6 +111,18 @@ class Trainer:
             metrics = {"loss": self.loss_fn(outputs, y).item()}
             metrics.update(device_metrics(self.task, outputs, y))
         return metrics
+
+
+def weighted_loss(loss_fn, outputs, y, weights):
+    """sum(w_i * loss_i) / sum(w_i): the mean loss with per-row weights, for any torch loss."""
+    reduction = loss_fn.reduction
+    loss_fn.reduction = "none"
+    try:
+        per_row = loss_fn(outputs, y)
+    finally:
+        loss_fn.reduction = reduction
+    per_row = per_row.reshape(len(outputs), -1).mean(dim=1)  # multi-output: mean over outputs
+    return (per_row * weights).sum() / weights.sum().clamp_min(1e-12)
 
 
 def predict_outputs(model, X):

@@ -35,6 +35,7 @@ class Prepared:
     val: Optional[tuple[np.ndarray, np.ndarray]] = None  # an explicit validation source
     test: Optional[tuple[np.ndarray, np.ndarray]] = None  # the source's own / an explicit test part
     target_names: Optional[list[str]] = None
+    weights: Optional[np.ndarray] = None  # float32 (N,) per-row loss weights, or None
 
     def split(self, which: str) -> Optional[tuple[np.ndarray, np.ndarray]]:
         explicit = {"val": self.val, "test": self.test}.get(which)
@@ -72,7 +73,7 @@ def load_training_data(config: RunConfig, data: Any = None) -> Dataset:
     return dataset
 
 
-def prepare(config: RunConfig, dataset: Dataset) -> Prepared:
+def prepare(config: RunConfig, dataset: Dataset, sample_weight=None) -> Prepared:
     if dataset.y is None:
         raise LayerwiseError(f"{dataset.name}: no targets to train on")
     task = infer_task(dataset.y, config.task if config.task != "auto" else dataset.task)
@@ -97,6 +98,7 @@ def prepare(config: RunConfig, dataset: Dataset) -> Prepared:
     prepared = Prepared(dataset.name, task, loss, features, targets, train_idx, val_idx, test_idx,
                         preprocessor, encoder, arch)
     prepared.target_names = list(dataset.target_names)
+    prepared.weights = _check_weights(sample_weight, len(dataset))
     prepared.val = _encode_part(explicit_val, preprocessor, encoder)
     prepared.test = _encode_part(explicit_test, preprocessor, encoder)
     return prepared
@@ -117,3 +119,14 @@ def _encode_part(part: Optional[Dataset], preprocessor: Preprocessor, encoder: T
     if part.y is None:
         raise LayerwiseError(f"{part.name}: has no targets")
     return preprocessor.transform(part.X, where=part.name), encoder.encode(part.y, where=f"{part.name} target")
+
+
+def _check_weights(sample_weight, rows: int) -> Optional[np.ndarray]:
+    if sample_weight is None:
+        return None
+    weights = np.asarray(sample_weight, dtype=np.float32).reshape(-1)
+    if len(weights) != rows:
+        raise LayerwiseError(f"sample_weight has {len(weights)} values for {rows} rows")
+    if not np.isfinite(weights).all() or (weights < 0).any():
+        raise LayerwiseError("sample_weight must be finite and non-negative")
+    return weights

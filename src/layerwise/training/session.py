@@ -30,7 +30,8 @@ class TrainingSession:
         self.model.to(device)
         X, y = to_device_tensors(prepared.features, prepared.targets, device)
         train_rows = torch.from_numpy(prepared.train_idx).to(device)
-        self.batches = ResidentBatches(X, y, train_rows, spec.batch_size, spec.shuffle, spec.seed)
+        weights = None if prepared.weights is None else torch.from_numpy(prepared.weights).to(device)
+        self.batches = ResidentBatches(X, y, train_rows, spec.batch_size, spec.shuffle, spec.seed, weights=weights)
         weights = class_weight_vector(spec, prepared.targets[prepared.train_idx], prepared.encoder.classes)
         self.loss_fn = make_loss(prepared.loss, None if weights is None else torch.from_numpy(weights).to(device))
         self.optimizer = make_optimizer(spec, self.model.parameters(), torch.device(device).type)
@@ -45,10 +46,11 @@ class TrainingSession:
                                grad_clip=spec.grad_clip, monitor=monitor,
                                callbacks=[self.early_stopping])
 
-    def fit(self, run_dir: Path, quiet: bool, stream) -> tuple[list[dict], int]:
+    def fit(self, run_dir: Path | None, quiet: bool, stream) -> tuple[list[dict], int]:
         from .checkpoint import MetricsWriter
 
-        self.trainer.callbacks.append(MetricsWriter(run_dir))
+        if run_dir is not None:
+            self.trainer.callbacks.append(MetricsWriter(run_dir))
         if not quiet:
             self.trainer.callbacks.append(Progress(self.config.training.epochs, stream))
         history = self.trainer.fit(self.config.training.epochs)
