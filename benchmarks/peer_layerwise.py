@@ -34,11 +34,15 @@ def train(w: Workload, data: Data, device: str, epochs: int) -> list[float]:
 
     if not hasattr(layerwise, "train"):
         raise NotAvailable("layerwise.train is not there yet")
+    cfg, arrays = config(w, device, epochs), None
+    if data.files:  # W3: layerwise's own .npy source (memory-mapped X.npy, y.npy beside it)
+        cfg["data"]["source"] = str(data.files[0])
+    else:
+        arrays = data.arrays()
     try:
         # a scratch run directory: layerwise always writes one, and the repo should stay clean
         with tempfile.TemporaryDirectory(prefix="bench-layerwise-") as out:
-            run = layerwise.train(config(w, device, epochs), data=data.arrays(), out=out,
-                                  quiet=True)
+            run = layerwise.train(cfg, data=arrays, out=out, quiet=True)
     except Exception as error:  # only a rejected `repeat` is "not available"; the rest is a bug
         if w.models > 1 and "repeat" in str(error):
             raise NotAvailable(f"repeat rejected: {error}") from error

@@ -75,7 +75,9 @@ def _rows(args, w: Workload, timed: int, scratch: Path) -> list[dict]:
 def run_workload(args, w: Workload, command: str, info: dict) -> dict:
     timed = args.epochs or (1 if args.smoke else DEFAULT_TIMED[w.name])
     w = smoke(w) if args.smoke else w
+    watch = runner.CpuWatch()
     measured_floor = machine_floor.measure(w, args.device)
+    measured_floor["others_cpu"] = watch.others_share()
     with tempfile.TemporaryDirectory(prefix=f"bench-{w.name}-") as scratch:
         rows = _rows(args, w, timed, Path(scratch))
     reference = report.add_ratios(w, rows, measured_floor)

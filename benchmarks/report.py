@@ -108,7 +108,10 @@ def table(w: Workload, rows: list[dict], floor: dict | None, reference: str) -> 
         if "bandwidth_bytes_per_s" in floor:
             rate += f", copy {floor['bandwidth_bytes_per_s'] / 1e9:.0f} GB/s"
         cells = [rate, _fmt(floor["seconds"]), _fmt(w.rows * w.models / floor["seconds"])]
-        cells += [""] * (len(header) - len(cells))
+        cells += [""] * (len(header) - len(cells) - 1)
+        busy = floor.get("others_cpu", 0.0)
+        cells.append(f"other processes used {busy:.0%} of the CPUs meanwhile" if busy > 0.05
+                     else "")
         lines.append("| " + " | ".join(cells) + " |")
     for r in rows:
         lines.append("| " + " | ".join(_cells(w, r, reference)) + " |")

@@ -11,6 +11,7 @@ import dataclasses
 import importlib
 import importlib.util
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -30,6 +31,7 @@ LABELS = {"layerwise": "layerwise", "bare": "bare zero_grad/backward/step loop",
           "stacked": "hand-written stacked bmm", "sklearn": "scikit-learn MLP",
           "skorch": "skorch", "lightning": "Lightning Trainer", "keras": "Keras 3 (torch)"}
 SEQUENTIAL_COPIES = 2  # W5 peers without a multi-model mode: time this many copies, scale to 64
+OTHERS_CPU_NOTE = 0.05  # note a row when other processes used more than 5% of all cores
 PEER_TIMEOUT_S = 1800  # a hung peer becomes a "timeout" row instead of a hung benchmark
 
 
@@ -133,11 +135,57 @@ def run_isolated(peer: str, w: Workload, files: tuple[Path, Path] | None, device
     if files:
         command += ["--files", *map(str, files)]
     row = {"peer": peer, "label": LABELS[peer]}
+    watch = CpuWatch()
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=PEER_TIMEOUT_S)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=PEER_TIMEOUT_S,
+                              env=_env_with_repo_on_path())
     except subprocess.TimeoutExpired:
         return {**row, "status": "timeout", "detail": f"over {PEER_TIMEOUT_S} s"}
     if done.returncode or not result.exists():
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
         return {**row, "status": "error", "detail": f"exit {done.returncode}: {tail[0]}"[:300]}
-    return json.loads(result.read_text())
+    row = json.loads(result.read_text())
+    row["others_cpu"] = watch.others_share()
+    if row["others_cpu"] > OTHERS_CPU_NOTE:
+        row["note"] = (row.get("note", "") + f" other processes used {row['others_cpu']:.0%} "
+                       "of the CPUs meanwhile").strip()
+    return row
+
+
+def _env_with_repo_on_path() -> dict:
+    """The worker imports `benchmarks`, which lives at the repo root, whatever the cwd is."""
+    repo = str(Path(__file__).resolve().parents[1])
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": repo + (os.pathsep + path if path else "")}
+
+
+class CpuWatch:
+    """Share of all cores that processes other than this one and its children used.
+
+    On a shared machine a peer timed while someone else compiles is slower for reasons of its
+    own; the table says so instead of silently reporting the slower number.
+    """
+
+    def __init__(self):
+        self._busy, self._ours, self._wall = _busy_seconds(), _our_cpu(), time.perf_counter()
+
+    def others_share(self) -> float:
+        wall = time.perf_counter() - self._wall
+        others = (_busy_seconds() - self._busy) - (_our_cpu() - self._ours)
+        return max(0.0, others / (wall * (os.cpu_count() or 1)))
+
+
+def _busy_seconds() -> float:
+    """Seconds all cores spent not idle since boot (0 where /proc/stat is missing)."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except OSError:
+        return 0.0
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")  # first 8: guest is in user
+
+
+def _our_cpu() -> float:
+    """CPU seconds of this process plus its finished children (the isolated peers)."""
+    return sum(u.ru_utime + u.ru_stime for u in (resource.getrusage(resource.RUSAGE_SELF),
+                                                 resource.getrusage(resource.RUSAGE_CHILDREN)))

@@ -1,0 +1,48 @@
+"""Smoke test of the benchmark harness: it runs, writes its JSON, and reports (not crashes on)
+a missing peer. No timing thresholds: timings live in the printed tables, not in tests."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+# benchmarks/ is a top-level folder of the repo, not part of the installed package
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks import peers  # noqa: E402
+
+
+def _rows(path):
+    return {row["peer"]: row for row in json.loads(path.read_text())["rows"]}
+
+
+def test_smoke_run_writes_positive_timings_and_reports_a_missing_peer(tmp_path, monkeypatch,
+                                                                       capsys):
+    monkeypatch.setitem(sys.modules, "skorch", None)  # makes `skorch` look not installed
+    peers.main(["--workload", "W1", "--smoke", "--peers", "plain,slicing,sklearn,skorch",
+                "--in-process", "--out", str(tmp_path)])
+    rows = _rows(tmp_path / "W1-cpu.json")
+    for name in ("plain", "slicing", "sklearn"):
+        assert rows[name]["status"] == "ok", rows[name]
+        assert len(rows[name]["seconds"]) == 1 and rows[name]["median_s"] > 0
+        assert rows[name]["x_floor"] > 0
+    assert rows["skorch"]["status"] == "not installed"
+    printed = capsys.readouterr().out
+    assert "| skorch | not installed |" in printed and "floor: GEMM at" in printed
+
+
+def test_isolated_w4_run_reports_microseconds_per_step_against_the_bare_loop(tmp_path):
+    peers.main(["--workload", "W4b", "--smoke", "--peers", "bare,slicing", "--out",
+                str(tmp_path)])
+    rows = _rows(tmp_path / "W4b-cpu.json")
+    assert rows["bare"]["x_bare"] == 1.0
+    assert rows["slicing"]["status"] == "ok" and rows["slicing"]["us_per_step"] > 0
+    assert rows["slicing"]["steps"] == 10 * 5  # smoke: 10 epochs x 15 rows / batch 3
+    assert rows["slicing"]["rss_mb"] > 0
+
+
+def test_unknown_peer_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        peers.main(["--peers", "plain,nosuchpeer"])
+    assert exit_info.value.code == 2
+    assert "nosuchpeer" in capsys.readouterr().err
