@@ -145,13 +145,22 @@ def test_gradients_match_central_finite_differences(loss: str) -> None:
         x = rng.normal(size=net.sizes[0])
         trace = explain(net, x, target=random_target(rng, loss, net.sizes[-1]), loss=loss)
         for layer in trace.backward:
-            weight = net.layers[layer.index - 1].weight
-            for index in np.ndindex(weight.shape):
-                saved = weight[index]
-                weight[index] = saved + step
-                above = _loss_at(net, x, trace.loss, trace.target)
-                weight[index] = saved - step
-                below = _loss_at(net, x, trace.loss, trace.target)
-                weight[index] = saved
-                numeric = (above - below) / (2 * step)
-                assert abs(numeric - layer.weight_gradient[index]) < 1e-6, (activation, layer.index, index)
+            dense = net.layers[layer.index - 1]
+            checks = [(dense.weight, layer.weight_gradient)]
+            if dense.bias is not None:
+                checks.append((dense.bias, layer.bias_gradient))
+            for parameter, gradient in checks:
+                for index in np.ndindex(parameter.shape):
+                    numeric = _central_difference(net, x, trace, parameter, index, step)
+                    assert abs(numeric - gradient[index]) < 1e-6, (activation, layer.index, index)
+
+
+def _central_difference(net: DenseNet, x: np.ndarray, trace, parameter: np.ndarray, index, step: float) -> float:
+    """(E(p + h) − E(p − h)) / 2h for one entry of a weight matrix or bias vector."""
+    saved = parameter[index]
+    parameter[index] = saved + step
+    above = _loss_at(net, x, trace.loss, trace.target)
+    parameter[index] = saved - step
+    below = _loss_at(net, x, trace.loss, trace.target)
+    parameter[index] = saved
+    return (above - below) / (2 * step)

@@ -93,7 +93,8 @@ SEED0_FILE = str(Path(__file__).resolve().parents[1] / "docs" / "seed0-network.y
 @pytest.mark.parametrize(("args", "message"), [
     ([SEED0_FILE, "--input", "1,2,3"], "input has 3 values"),
     ([SEED0_FILE, "--input", "1,2", "--target", "0", "--loss", "ce"], "loss ce needs at least 2 output neurons"),
-    ([SEED0_FILE, "--input", "1,2", "--max-neurons", "2"], "network too large to print: layer 1 has 3 neurons (more than 2); pass --max-neurons 3"),
+    ([SEED0_FILE, "--input", "1,2", "--max-neurons", "2"],
+     "network too large to print: layer 1 has 3 neurons (more than 2); pass --max-neurons 3"),
     (["missing.yaml", "--input", "1,2"], "missing.yaml: no such network file or run directory"),
 ])
 def test_cli_prints_one_line_and_exits_2(args: list[str], message: str) -> None:

@@ -48,7 +48,8 @@ def test_seed0_with_two_decimals_reproduces_the_hand_calculation() -> None:
 
 
 def test_seed0_backward_follows_the_seed_3_formulas() -> None:
-    """δo = 2(ŷ − y)σ'(Zo), δh = (δo Woᵀ) ⊙ A(1 − A), ∂E/∂Wo = Ahᵀ δo, ∂E/∂Wh = Xᵀ δh, W − α∂E/∂W."""
+    """δo = 2(ŷ − y)σ'(Zo), δh = (δo Woᵀ) ⊙ A(1 − A), ∂E/∂Wo = Ahᵀ δo, ∂E/∂Wh = Xᵀ δh,
+    and W − α∂E/∂W, computed here directly in the seeds' own layout."""
     trace = explain(SEED0, [1, 2], target=0, lr=0.9)
     out, hid = trace.backward
     a_h, y_hat = trace.forward[0].a, trace.output
@@ -107,3 +108,19 @@ def test_layerwise_explain_is_callable_whatever_was_imported_first() -> None:
             f"t = layerwise.explain({SEED0!r}, '1,2', target=0, lr=0.9); print(round(float(t.output[0]), 5))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "0.77572", result.stderr
+
+
+def test_the_core_network_config_form_reads_the_same_network() -> None:
+    config = {"network": {"input_size": 2, "hidden": [3], "activation": "sigmoid", "output_activation": "sigmoid",
+                          "output_size": 1, "bias": False, "weights": SEED0["weights"]}}
+    assert round(float(explain(config, "1,2").output[0]), 5) == 0.77572
+
+
+def test_missing_weights_get_a_seeded_random_init() -> None:
+    from layerwise.explain import load_network
+
+    spec = {"layers": [3, 4, 2], "activation": "tanh", "seed": 5}
+    first, again, other = load_network(spec), load_network(spec), load_network({**spec, "seed": 6})
+    np.testing.assert_array_equal(first.layers[0].weight, again.layers[0].weight)
+    assert not np.array_equal(first.layers[0].weight, other.layers[0].weight)
+    assert np.abs(first.layers[0].weight).max() <= 1 / np.sqrt(3) and first.layers[1].bias.shape == (2,)

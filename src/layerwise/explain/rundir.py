@@ -48,7 +48,9 @@ def read_model_json(run_dir: Path) -> dict:
     if not isinstance(meta, dict) or meta.get("format") != "layerwise-model":
         raise LayerwiseError(f"{path}: not a layerwise model file (format should be 'layerwise-model')")
     if meta.get("format_version") != FORMAT_VERSION:
-        raise LayerwiseError(f"{path}: format_version {meta.get('format_version')} is not {FORMAT_VERSION}, the one explain reads")
+        raise LayerwiseError(
+            f"{path}: format_version {meta.get('format_version')} is not {FORMAT_VERSION}, the one explain reads"
+        )
     return meta
 
 

@@ -61,7 +61,8 @@ def forward_words(trace: Trace, layer: ForwardLayer) -> dict:
         })
     symbol = layer_symbol(net, index)
     bias = f" + b{symbol}" if dense.bias is not None else ""
-    formula = f"Z{symbol} = W{symbol}·{values_symbol(trace, index - 1)}{bias}, A{symbol} = {activation_symbol(layer.activation)}(Z{symbol})"
+    f = activation_symbol(layer.activation)
+    formula = f"Z{symbol} = W{symbol}·{values_symbol(trace, index - 1)}{bias}, A{symbol} = {f}(Z{symbol})"
     return {"layer": index, "title": layer_title(trace, index), "formula": formula, "inputs": sources, "rows": rows}
 
 
@@ -98,7 +99,8 @@ def backward_words(trace: Trace, layer: BackwardLayer) -> dict:
         "title": layer_title(trace, index),
         "error_formula": error_formula,
         "delta_formula": delta_formula,
-        "gradient_formula": f"∂E/∂W{symbol} = δ{symbol} ⊗ {below}  (entry i,j = δ{symbol}_i × {below}_j; the seeds write {below}ᵀ δ{symbol})",
+        "gradient_formula": f"∂E/∂W{symbol} = δ{symbol} ⊗ {below}"
+                            f"  (entry i,j = δ{symbol}_i × {below}_j; the seeds write {below}ᵀ δ{symbol})",
         "update_formula": f"W{symbol} ← W{symbol} − α ∂E/∂W{symbol}, α = {num(trace.learning_rate)}",
         "rows": rows,
         "parameters": parameter_rows(trace, layer),
@@ -146,10 +148,11 @@ def parameter_rows(trace: Trace, layer: BackwardLayer) -> list[dict]:
     for i, target in enumerate(targets):
         for j, source in enumerate(sources):
             grad = layer.weight_gradient[i, j]
+            factors = product(num(layer.delta[i]), passed_value(trace, index - 1, inputs[j]))
             rows.append({
                 "name": f"w({target}←{source})",
                 "value": num(dense.weight[i, j]),
-                "gradient": f"δ{target}×{source} = {product(num(layer.delta[i]), passed_value(trace, index - 1, inputs[j]))} = {num(grad)}",
+                "gradient": f"δ{target}×{source} = {factors} = {num(grad)}",
                 "updated": f"{num(dense.weight[i, j])} − {product(alpha, num(grad))} = {num(layer.new_weight[i, j])}",
             })
         if dense.bias is not None:
