@@ -15,6 +15,7 @@ from pathlib import Path
 
 from . import floor as machine_floor
 from . import report, runner
+from .contention import CpuWatch, wait_for_quiet
 from .workloads import ALIASES, WORKLOADS, Data, Workload, resolve, smoke, write_w3_files
 
 # timed epochs after the warm-up epoch (W4: timed 100-epoch runs after a warm-up run); sized so
@@ -37,6 +38,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
                         help="tiny data (2,000 rows), 1 timed epoch: checks the harness only")
     parser.add_argument("--in-process", action="store_true",
                         help="run peers in this process (no isolation, RSS not per peer)")
+    parser.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
+                        help="on a shared machine: before each measurement, wait up to this "
+                             "long for other processes to leave the CPUs (default 0: don't)")
     parser.add_argument("--out", type=Path, default=Path("bench-results"),
                         help="folder for the JSON results")
     args = parser.parse_args(argv)
@@ -64,6 +68,7 @@ def _rows(args, w: Workload, timed: int, scratch: Path) -> list[dict]:
     rows = []
     for peer in args.peer_names:
         print(f"  {w.name}: {peer} ...", file=sys.stderr, flush=True)
+        wait_for_quiet(args.wait_quiet)
         if args.in_process:
             row = runner.run_here(peer, w, Data(w, files), args.device, timed)
         else:
@@ -75,7 +80,8 @@ def _rows(args, w: Workload, timed: int, scratch: Path) -> list[dict]:
 def run_workload(args, w: Workload, command: str, info: dict) -> dict:
     timed = args.epochs or (1 if args.smoke else DEFAULT_TIMED[w.name])
     w = smoke(w) if args.smoke else w
-    watch = runner.CpuWatch()
+    wait_for_quiet(args.wait_quiet)
+    watch = CpuWatch()
     measured_floor = machine_floor.measure(w, args.device)
     measured_floor["others_cpu"] = watch.others_share()
     with tempfile.TemporaryDirectory(prefix=f"bench-{w.name}-") as scratch:

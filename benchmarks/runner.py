@@ -20,6 +20,7 @@ import time
 import traceback
 from pathlib import Path
 
+from .contention import CpuWatch
 from .workloads import Data, Workload
 
 # table order; the value is the module under benchmarks/
@@ -157,35 +158,3 @@ def _env_with_repo_on_path() -> dict:
     repo = str(Path(__file__).resolve().parents[1])
     path = os.environ.get("PYTHONPATH")
     return {**os.environ, "PYTHONPATH": repo + (os.pathsep + path if path else "")}
-
-
-class CpuWatch:
-    """Share of all cores that processes other than this one and its children used.
-
-    On a shared machine a peer timed while someone else compiles is slower for reasons of its
-    own; the table says so instead of silently reporting the slower number.
-    """
-
-    def __init__(self):
-        self._busy, self._ours, self._wall = _busy_seconds(), _our_cpu(), time.perf_counter()
-
-    def others_share(self) -> float:
-        wall = time.perf_counter() - self._wall
-        others = (_busy_seconds() - self._busy) - (_our_cpu() - self._ours)
-        return max(0.0, others / (wall * (os.cpu_count() or 1)))
-
-
-def _busy_seconds() -> float:
-    """Seconds all cores spent not idle since boot (0 where /proc/stat is missing)."""
-    try:
-        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    except OSError:
-        return 0.0
-    idle = fields[3] + fields[4]  # idle + iowait
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")  # first 8: guest is in user
-
-
-def _our_cpu() -> float:
-    """CPU seconds of this process plus its finished children (the isolated peers)."""
-    return sum(u.ru_utime + u.ru_stime for u in (resource.getrusage(resource.RUSAGE_SELF),
-                                                 resource.getrusage(resource.RUSAGE_CHILDREN)))

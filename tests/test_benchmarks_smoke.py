@@ -46,3 +46,12 @@ def test_unknown_peer_is_a_usage_error(capsys):
         peers.main(["--peers", "plain,nosuchpeer"])
     assert exit_info.value.code == 2
     assert "nosuchpeer" in capsys.readouterr().err
+
+
+def test_cuda_request_without_cuda_skips_with_a_message(tmp_path, capsys):
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA; the skip path is for machines without it")
+    assert peers.main(["--device", "cuda", "--out", str(tmp_path)]) == []
+    assert "CUDA is not available" in capsys.readouterr().out
+    assert not list(tmp_path.iterdir())
