@@ -9,6 +9,7 @@ over its final name, so a reader sees either the old file or the new one, never 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -147,9 +148,13 @@ def save_model(run_dir: Path, model, meta: dict) -> None:
     from safetensors.torch import save
 
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
-    atomic_write_bytes(run_dir / "model.safetensors", save(state))
+    weights = save(state)
+    atomic_write_bytes(run_dir / "model.safetensors", weights)
+    # The checksum ties the two files together: a flipped bit or a swapped weights file is an
+    # error at load time, not a silently different model.
     write_json(run_dir / "model.json", {"format": MODEL_FORMAT, "format_version": MODEL_FORMAT_VERSION,
-                                        "layerwise_version": __version__, **meta})
+                                        "layerwise_version": __version__,
+                                        "weights_sha256": hashlib.sha256(weights).hexdigest(), **meta})
 
 
 def load_model_files(run_dir: str | Path) -> tuple[dict, dict]:
@@ -168,8 +173,12 @@ def load_model_files(run_dir: str | Path) -> tuple[dict, dict]:
         raise LayerwiseError(f"{weights}: model weights not found")
     from safetensors.torch import load
 
+    data = weights.read_bytes()
+    expected = meta.get("weights_sha256")
+    if expected is not None and hashlib.sha256(data).hexdigest() != expected:
+        raise LayerwiseError(f"{weights}: does not match model.json (checksum differs: truncated, corrupted or replaced)")
     try:
-        state = load(weights.read_bytes())
+        state = load(data)
     except Exception as exc:  # safetensors raises its own error type for bad headers and sizes
         raise LayerwiseError(f"{weights}: corrupt or truncated weights file ({type(exc).__name__})") from None
     return meta, state

@@ -122,6 +122,7 @@ def _run_in(run_dir: Path, config: RunConfig, prepared, session, quiet: bool, st
         write_report(run_dir, prepared, session.model, history, summary)
     except KeyboardInterrupt:
         artifacts.set_status(run_dir, "interrupted", "stopped by Ctrl-C")
+        print(f"interrupted: checkpoint saved; continue with `layerwise resume {run_dir}`", file=sys.stderr)
         raise
     except LayerwiseError as exc:
         artifacts.set_status(run_dir, "failed", str(exc))
@@ -134,6 +135,35 @@ def _run_in(run_dir: Path, config: RunConfig, prepared, session, quiet: bool, st
 
     predictor = Predictor(session.model.cpu(), prepared.preprocessor, prepared.encoder, model_meta(prepared))
     return Run(run_dir, config, history, summary, predictor)
+
+
+def resume(run_dir, data=None, quiet: bool = False, stream=None) -> Run:
+    """Continue an interrupted or crashed run from its last checkpoint, in its own directory.
+
+    On the CPU the result is bit-identical to a run that was never interrupted (weights,
+    metrics.csv apart from the wall-time column, predictions)."""
+    from .spec import load_yaml
+    from .training.prepare import load_training_data, prepare
+    from .training.session import TrainingSession
+
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise LayerwiseError(f"{run_dir}: run directory not found")
+    state = artifacts.read_status(run_dir).get("state")
+    if state == "complete":
+        raise LayerwiseError(f"{run_dir}: run is already complete; nothing to resume")
+    raw = load_yaml(run_dir / "config.yaml")
+    raw.pop("resolved", None)
+    config = RunConfig.from_dict(raw, where=str(run_dir / "config.yaml"))
+    config.out = str(run_dir)
+    prepared = prepare(config, load_training_data(config, data))
+    session = TrainingSession(config, prepared, resolve_device(config.training.device))
+    session.restore(run_dir)
+    stream = stream or sys.stdout
+    if not quiet:
+        epoch, step = session.start
+        print(f"resuming {run_dir} at epoch {epoch}" + (f", step {step}" if step else ""), file=stream, flush=True)
+    return _run_in(run_dir, config, prepared, session, quiet, stream)
 
 
 def model_meta(prepared) -> dict:

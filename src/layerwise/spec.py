@@ -113,6 +113,8 @@ class TrainingSpec(_Strict):
     class_weights: Optional[Union[Literal["balanced"], list[float], dict[str, float]]] = None
     early_stopping: EarlyStopping = Field(default_factory=EarlyStopping)
     shuffle: bool = True
+    checkpoint_every: int = Field(0, ge=0)  # also checkpoint every N steps (0: at epoch ends only)
+    on_nan: Literal["stop", "skip-batch"] = "stop"  # a non-finite loss stops the run, or skips the batch
     seed: int = 0
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
 

@@ -19,11 +19,13 @@ FLAG_KEYS = {
     "weight_decay": "training.weight_decay", "schedule": "training.schedule",
     "grad_clip": "training.grad_clip", "class_weights": "training.class_weights",
     "patience": "training.early_stopping.patience", "seed": "training.seed", "device": "training.device",
+    "checkpoint_every": "training.checkpoint_every", "on_nan": "training.on_nan",
 }
 
 
 def register(app: typer.Typer) -> None:
     app.command("train")(train)
+    app.command("resume")(resume)
 
 
 def train(
@@ -55,6 +57,9 @@ def train(
     patience: Optional[int] = typer.Option(None, "--patience", help="Early-stopping patience in epochs."),
     no_early_stopping: bool = typer.Option(False, "--no-early-stopping", help="Train all epochs; still restores the best weights."),
     seed: Optional[int] = typer.Option(None, "--seed"),
+    checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", help="Also checkpoint every N steps (epoch ends always)."),
+    on_nan: Optional[str] = typer.Option(None, "--on-nan", help="stop (default) | skip-batch"),
+    resume_dir: Optional[Path] = typer.Option(None, "--resume", help="Continue this run directory instead of starting a new one."),
     device: Optional[str] = typer.Option(None, "--device", help="auto|cpu|cuda|mps"),
     out: Optional[Path] = typer.Option(None, "--out", help="Run directory (default runs/<data>-<timestamp>)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run in --out."),
@@ -66,6 +71,8 @@ def train(
 
     from ..run import train as train_run
 
+    if resume_dir is not None:
+        return resume(resume_dir, quiet=quiet)
     flags = {name: value for name, value in locals().items() if name in FLAG_KEYS and value is not None}
     overrides = list(set_ or [])
     for name, value in flags.items():
@@ -82,4 +89,15 @@ def train(
     headline = "  ".join(f"{k} {test[k]:.4f}" for k in ("accuracy", "f1_macro", "rmse", "r2") if k in test)
     if not quiet and headline:
         print(f"test: {headline}")
+    print(f"report: {run.dir / 'report.html'}")
+
+
+def resume(
+    run_dir: Path = typer.Argument(..., help="The run directory of an interrupted or crashed run."),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+) -> None:
+    """Continue a run from its last checkpoint (bit-identical to an uninterrupted run on CPU)."""
+    from ..run import resume as resume_run
+
+    run = resume_run(run_dir, quiet=quiet)
     print(f"report: {run.dir / 'report.html'}")

@@ -32,6 +32,14 @@ class ResidentBatches:
         """Optimizer steps per epoch (the last batch may be smaller)."""
         return -(-self.rows // self.batch_size)
 
+    def step_rows(self, device):
+        """(steps,) float64 rows per step: full batches, then the remainder."""
+        import torch
+
+        rows = torch.full((len(self),), float(self.batch_size), dtype=torch.float64, device=device)
+        rows[-1] = self.rows - self.batch_size * (len(self) - 1)
+        return rows
+
     def order(self, epoch: int):
         """This rank's row indices for `epoch`, in the order they are visited."""
         import torch

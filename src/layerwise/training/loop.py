@@ -1,41 +1,58 @@
 """The training loop: one readable loop, one seam (`train_step`), a few callbacks.
 
 Speed comes from the data path (`ResidentBatches`) and from never waiting on the device inside an
-epoch: the loss is summed on the device and read once per epoch, validation metrics are computed
+epoch: batch losses stay on the device and are read once per epoch, validation metrics are computed
 on the device, and `zero_grad(set_to_none=True)` skips a memset per parameter.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any, Optional
 
+from ..errors import LayerwiseError
 from .callbacks import Callback
 
 EVAL_BATCH = 8192  # rows per forward pass when evaluating (bounds activation memory)
 
 
+class TrainingDiverged(LayerwiseError):
+    """The loss became NaN or infinite: a user-fixable setting (learning rate, input scale)."""
+
+
 class Trainer:
     def __init__(self, model, loss_fn, optimizer, batches, *, task: str, val=None,
                  scheduler=None, schedule_when: Optional[str] = None, grad_clip: Optional[float] = None,
-                 callbacks: tuple[Callback, ...] = (), monitor: str = "val_loss"):
+                 callbacks: tuple[Callback, ...] = (), monitor: str = "val_loss", on_nan: str = "stop"):
         self.model, self.loss_fn, self.optimizer, self.batches = model, loss_fn, optimizer, batches
         self.task, self.val = task, val  # val: (X, y) tensors on the device, or None
         self.scheduler, self.schedule_when, self.grad_clip = scheduler, schedule_when, grad_clip
         self.callbacks = list(callbacks)
-        self.monitor = monitor
+        self.monitor, self.on_nan = monitor, on_nan  # on_nan: "stop" | "skip-batch"
         self.stop_training = False
+        self.interrupt_requested = False  # set by a SIGINT handler; honoured between steps
         self.history: list[dict[str, Any]] = []
-        self.epoch, self.step = 0, 0  # last finished epoch; step within the current epoch
+        self.epoch, self.step = 0, 0  # last finished epoch; steps done in the current epoch
+        self.step_losses = None  # (steps_per_epoch,) batch losses of the current epoch, on device
+        self.skipped = 0  # batches skipped for a non-finite loss in this epoch (skip-batch mode)
         # Only callbacks that override on_step_end are called per step.
         self._step_callbacks = [c for c in self.callbacks
                                 if type(c).on_step_end is not Callback.on_step_end]
+
+    def add_callback(self, callback: Callback) -> None:
+        self.callbacks.append(callback)
+        if type(callback).on_step_end is not Callback.on_step_end:
+            self._step_callbacks.append(callback)
 
     # ---- the seam ------------------------------------------------------------------------------
     def train_step(self, x, y, weights=None):
         """One optimizer step on a batch; returns the batch loss as a device tensor (no sync)."""
         outputs = self.model(x)
         loss = self.loss_fn(outputs, y) if weights is None else weighted_loss(self.loss_fn, outputs, y, weights)
+        if self.on_nan == "skip-batch" and not bool(loss.isfinite()):  # a host sync: opt-in only
+            self.skipped += 1
+            return loss.detach().new_zeros(())
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.grad_clip is not None:
@@ -48,48 +65,66 @@ class Trainer:
         return loss.detach()
 
     # ---- epochs --------------------------------------------------------------------------------
-    def train_epoch(self, epoch: int, start_step: int = 0, carried=None) -> dict[str, Any]:
-        """Train one epoch; `start_step`/`carried` continue an epoch interrupted mid-way."""
+    def train_epoch(self, epoch: int, start_step: int = 0) -> dict[str, Any]:
+        """Train one epoch (from `start_step` when resuming mid-epoch); the one host sync is at
+        the end, where the batch losses (kept on the device) become the epoch's mean loss."""
         import torch
 
         self.model.train()
-        device = self.batches.X.device
-        total = carried[0].to(device) if carried is not None else torch.zeros((), device=device)
-        rows = carried[1] if carried is not None else 0
+        if start_step == 0 or self.step_losses is None:
+            self.step_losses = torch.zeros(len(self.batches), device=self.batches.X.device)
+            self.skipped = 0
         started = time.perf_counter()
-        for step, batch in enumerate(self.batches.epoch(epoch, start_step), start=start_step + 1):
-            loss = self.train_step(*batch)
-            total += loss * len(batch[0])  # mean loss over rows, summed on the device
-            rows += len(batch[0])
-            self.step = step
+        for step, batch in enumerate(self.batches.epoch(epoch, start_step), start=start_step):
+            self.step_losses[step] = self.train_step(*batch)
+            self.step = step + 1
             for callback in self._step_callbacks:
-                self._carried = (total, rows)
-                callback.on_step_end(self, epoch, step)
-        train_loss = (total / max(rows, 1)).item()  # the one host sync of the epoch
+                callback.on_step_end(self, epoch, self.step)
+            if self.interrupt_requested:
+                raise KeyboardInterrupt
         seconds = time.perf_counter() - started
-        return {"train_loss": train_loss, "_epoch_seconds": seconds}
+        rows = self.batches.step_rows(self.step_losses.device)
+        losses = self.step_losses.double()
+        if self.on_nan == "skip-batch":
+            rows = torch.where(losses != 0, rows, torch.zeros_like(rows)) if self.skipped else rows
+        train_loss = float((losses * rows).sum() / rows.sum().clamp_min(1))
+        if not math.isfinite(train_loss):
+            raise self._diverged(epoch)
+        logs = {"train_loss": train_loss, "_epoch_seconds": seconds}
+        if self.on_nan == "skip-batch":
+            logs["skipped_batches"] = self.skipped
+        return logs
 
-    def fit(self, epochs: int, start_epoch: int = 1, start_step: int = 0, carried=None) -> list[dict]:
+    def _diverged(self, epoch: int) -> TrainingDiverged:
+        bad = (~self.step_losses.isfinite()).nonzero()
+        step = int(bad[0]) + 1 if len(bad) else len(self.batches)
+        lr = self.optimizer.param_groups[0]["lr"]
+        return TrainingDiverged(
+            f"training diverged: the loss became {float(self.step_losses[step - 1])} at epoch {epoch}, "
+            f"step {step} of {len(self.batches)}; try a smaller learning rate (now {lr:g}), standardised "
+            f"inputs, or --grad-clip; the last good checkpoint is kept")
+
+    def fit(self, epochs: int, start_epoch: int = 1, start_step: int = 0) -> list[dict]:
         for callback in self.callbacks:
             callback.on_train_begin(self)
         for epoch in range(start_epoch, epochs + 1):
+            if self.stop_training:
+                break
             for callback in self.callbacks:
                 callback.on_epoch_begin(self, epoch)
-            logs = {"epoch": epoch}
-            trained = self.train_epoch(epoch, start_step if epoch == start_epoch else 0,
-                                       carried if epoch == start_epoch else None)
-            logs["train_loss"] = trained["train_loss"]
+            logs: dict[str, Any] = {"epoch": epoch}
+            trained = self.train_epoch(epoch, start_step if epoch == start_epoch else 0)
+            logs["train_loss"] = trained.pop("train_loss")
             if self.val is not None:
                 logs.update({f"val_{k}": v for k, v in self.evaluate(*self.val).items()})
             logs["lr"] = self.optimizer.param_groups[0]["lr"]
-            logs["epoch_seconds"] = trained["_epoch_seconds"]
+            logs["epoch_seconds"] = trained.pop("_epoch_seconds")
+            logs.update(trained)
             self._step_schedule(logs)
             self.epoch, self.step = epoch, 0
             self.history.append(logs)
             for callback in self.callbacks:
                 callback.on_epoch_end(self, epoch, logs)
-            if self.stop_training:
-                break
         final: dict[str, Any] = {}
         for callback in self.callbacks:
             callback.on_train_end(self, final)

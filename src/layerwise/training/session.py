@@ -4,6 +4,9 @@ training many copies at once can reuse the same wiring."""
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -43,18 +46,46 @@ class TrainingSession:
                                             spec.early_stopping.min_delta, spec.early_stopping.enabled)
         self.trainer = Trainer(self.model, self.loss_fn, self.optimizer, self.batches, task=prepared.task,
                                val=self.val, scheduler=self.scheduler, schedule_when=self.schedule_when,
-                               grad_clip=spec.grad_clip, monitor=monitor,
+                               grad_clip=spec.grad_clip, monitor=monitor, on_nan=spec.on_nan,
                                callbacks=[self.early_stopping])
+        self.start = (1, 0)  # (epoch, step) to start from; moved by `restore`
+
+    def restore(self, run_dir: Path) -> None:
+        """Continue from the run directory's checkpoint (same data, same config)."""
+        from .checkpoint import CHECKPOINT, load_checkpoint, restore
+
+        path = Path(run_dir) / CHECKPOINT
+        if not path.exists():  # stopped before the first checkpoint: start over, same seed
+            return
+        tensors, meta = load_checkpoint(path)
+        self.start = restore(self.trainer, self.early_stopping, tensors, meta)
 
     def fit(self, run_dir: Path | None, quiet: bool, stream) -> tuple[list[dict], int]:
-        from .checkpoint import MetricsWriter
+        """Train to the end; with a run directory, checkpoint as we go and on Ctrl-C."""
+        from .checkpoint import Checkpointer, MetricsWriter
 
         if run_dir is not None:
-            self.trainer.callbacks.append(MetricsWriter(run_dir))
+            self.trainer.add_callback(MetricsWriter(run_dir))
+            self.trainer.add_callback(Checkpointer(run_dir, self.early_stopping,
+                                                   self.config.training.checkpoint_every))
         if not quiet:
-            self.trainer.callbacks.append(Progress(self.config.training.epochs, stream))
-        history = self.trainer.fit(self.config.training.epochs)
+            self.trainer.add_callback(Progress(self.config.training.epochs, stream))
+        with _interrupt_between_steps(self.trainer):
+            try:
+                history = self.trainer.fit(self.config.training.epochs, *self.start)
+            except KeyboardInterrupt:
+                if run_dir is not None:
+                    self._save_interrupted(run_dir)
+                raise
         return history, self.early_stopping.best_epoch or len(history)
+
+    def _save_interrupted(self, run_dir: Path) -> None:
+        from .checkpoint import CHECKPOINT, save_checkpoint
+
+        trainer = self.trainer
+        if trainer.step:  # mid-epoch, at a step boundary
+            save_checkpoint(Path(run_dir) / CHECKPOINT, trainer, self.early_stopping,
+                            epoch=trainer.epoch + 1, step=trainer.step)
 
     def evaluate_split(self, which: str) -> dict[str, Any] | None:
         part = self.prepared.split(which)
@@ -83,3 +114,22 @@ class TrainingSession:
             "device": self.device,
             "classes": self.prepared.encoder.classes,
         }
+
+
+@contextlib.contextmanager
+def _interrupt_between_steps(trainer):
+    """First Ctrl-C: finish the current step, checkpoint, stop. Second Ctrl-C: stop at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def request(signum, frame):
+        if trainer.interrupt_requested:
+            raise KeyboardInterrupt
+        trainer.interrupt_requested = True
+
+    previous = signal.signal(signal.SIGINT, request)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
