@@ -1,0 +1,186 @@
+"""Shared test helpers: run the CLI (in-process or as a real subprocess), check the
+"one line, exit 2, no traceback" contract for user mistakes, and write small data files.
+
+Data writers here are written independently of layerwise's own readers/writers (IDX headers are
+packed with `struct` from the format description), so a reader test cannot pass by symmetry.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import gzip
+import io
+import json
+import os
+import struct
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Optional
+
+import numpy as np
+
+# ---- running the CLI ---------------------------------------------------------------------------
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+def run_cli(args: Iterable, cwd: Optional[Path] = None) -> CliResult:
+    """`layerwise ARGS` inside this process: (exit code, stdout, stderr).
+
+    A LayerwiseError becomes exit 2 inside `main`; any other exception is a bug and propagates,
+    so the calling test fails with the real traceback.
+    """
+    from layerwise.cli.main import app, main
+
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), _chdir(cwd):
+        try:
+            main([str(a) for a in args])
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        finally:
+            _dedupe_commands(app)
+    return CliResult(code, out.getvalue(), err.getvalue())
+
+
+def _dedupe_commands(app) -> None:
+    # main() registers every command again on each call (see test_core_cli.py's xfail); without
+    # this, hundreds of in-process calls make each call slower than the last.
+    seen: set = set()
+    app.registered_commands[:] = [c for c in app.registered_commands
+                                  if not (c.name in seen or seen.add(c.name))]
+
+
+@contextlib.contextmanager
+def _chdir(path: Optional[Path]):
+    if path is None:
+        yield
+        return
+    before = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+def run_subprocess(args: Iterable, cwd: Optional[Path] = None, timeout: float = 120) -> CliResult:
+    """`python -m layerwise ARGS` as the user runs it (warnings and all reach stderr)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    done = subprocess.run([sys.executable, "-m", "layerwise", *map(str, args)], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    return CliResult(done.returncode, done.stdout, done.stderr)
+
+
+def assert_user_error(result: CliResult, *fragments: str) -> str:
+    """Exit 2, exactly one stderr line `error: ...` containing every fragment, no traceback."""
+    where = f"exit {result.code}\nstdout: {result.out[-2000:]}\nstderr: {result.err[-2000:]}"
+    assert result.code == 2, where
+    assert "Traceback" not in result.err + result.out, where
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), where
+    for fragment in fragments:
+        assert fragment in lines[0], f"{fragment!r} not in {lines[0]!r}"
+    return lines[0]
+
+
+def assert_not_complete(run_dir: Path) -> None:
+    """After a failure there is no run directory, or one whose status says it is not complete."""
+    if not run_dir.exists():
+        return
+    status = run_dir / "status.json"
+    assert status.is_file(), f"{run_dir} exists without status.json: {sorted(os.listdir(run_dir))}"
+    assert json.loads(status.read_text())["state"] != "complete"
+
+
+RUN_FILES = ("config.yaml", "metrics.csv", "loss.png", "model.safetensors", "model.json", "summary.json",
+             "report.html", "status.json")
+
+
+def assert_complete(run_dir: Path, classification: bool) -> None:
+    for name in RUN_FILES + (("confusion.png",) if classification else ()):
+        assert (run_dir / name).is_file(), f"{run_dir} lacks {name}"
+    assert json.loads((run_dir / "status.json").read_text())["state"] == "complete"
+
+
+def files_under(directory: Path) -> set[str]:
+    return {str(p.relative_to(directory)) for p in directory.rglob("*")}
+
+
+# ---- fuzz bookkeeping --------------------------------------------------------------------------
+
+# (suite, command, exit code) -> cases; conftest.py sums these over xdist workers and prints them.
+FUZZ_OUTCOMES: collections.Counter = collections.Counter()
+
+
+def record_fuzz(suite: str, command: str, code: int) -> None:
+    FUZZ_OUTCOMES[(suite, command, code)] += 1
+
+
+# ---- data files --------------------------------------------------------------------------------
+
+_IDX_CODES = {"u1": 0x08, "i1": 0x09, "i2": 0x0B, "i4": 0x0C, "f4": 0x0D, "f8": 0x0E}
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    """An IDX file (http://yann.lecun.com/exdb/mnist/): 0, 0, type code, ndim, big-endian
+    uint32 sizes, then big-endian data."""
+    kind = array.dtype.kind + str(array.dtype.itemsize)
+    header = struct.pack(">BBBB", 0, 0, _IDX_CODES[kind], array.ndim)
+    header += struct.pack(f">{array.ndim}I", *array.shape)
+    return header + array.astype(array.dtype.newbyteorder(">")).tobytes()
+
+
+def write_bytes(path: Path, data: bytes, gz: bool = False) -> Path:
+    path.write_bytes(gzip.compress(data) if gz else data)
+    return path
+
+
+def synthetic_digits(n: int, seed: int, side: int = 28) -> tuple[np.ndarray, np.ndarray]:
+    """(n, side, side) uint8 images and uint8 labels 0-9: class k lights a bar at a k-dependent
+    place, plus noise; a small MLP separates them, a constant guess gets ~10%."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, size=n).astype(np.uint8)
+    images = rng.integers(0, 60, size=(n, side, side)).astype(np.float64)
+    band = side // 5
+    for i, k in enumerate(labels):
+        row, col = (k // 5) * (side // 2), (k % 5) * band
+        images[i, row:row + side // 2, col:col + band] += 150
+    return np.clip(images, 0, 255).astype(np.uint8), labels
+
+
+def make_mnist_dir(directory: Path, n_train: int = 600, n_test: int = 200, gz: bool = False,
+                   seed: int = 0) -> Path:
+    """A folder with the four MNIST IDX files holding synthetic digits."""
+    directory.mkdir(parents=True, exist_ok=True)
+    x, y = synthetic_digits(n_train + n_test, seed)
+    suffix = ".gz" if gz else ""
+    for stem, array in (("train-images-idx3-ubyte", x[:n_train]), ("train-labels-idx1-ubyte", y[:n_train]),
+                        ("t10k-images-idx3-ubyte", x[n_train:]), ("t10k-labels-idx1-ubyte", y[n_train:])):
+        write_bytes(directory / (stem + suffix), idx_bytes(array), gz)
+    return directory
+
+
+def mixed_table(n: int = 160, seed: int = 0):
+    """A DataFrame with a numeric column, a numeric column with gaps, a categorical column with
+    gaps and a string label that depends on all of them (learnable: ~90%+ for a small MLP)."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    size = rng.normal(10.0, 3.0, size=n)
+    weight = rng.normal(50.0, 10.0, size=n)
+    colour = rng.choice(["red", "green", "blue"], size=n).astype(object)
+    score = (size - 10) / 3 + (weight - 50) / 10 + np.where(colour == "red", 1.5, -0.5)
+    label = np.where(score > 0, "ripe", "raw").astype(object)
+    weight[::7] = np.nan
+    colour[::11] = None
+    return pd.DataFrame({"size": size, "weight": weight, "colour": colour, "label": label})
