@@ -66,11 +66,12 @@ def resolve_device(requested: str) -> str:
 
 
 def train(config=None, data=None, out: Optional[str] = None, quiet: bool = False,
-          overwrite: bool = False, overrides=(), stream=None, sample_weight=None) -> Run:
+          overwrite: bool = False, overrides=(), stream=None, sample_weight=None, repeat: int = 1):
     """Train a network as `config` says and write its run directory.
 
     config: a RunConfig, a dict shaped like the YAML, or a path to a YAML file.
     data:   optional in-memory data, (X, y) or (X, y, X_test, y_test), instead of data.source.
+    repeat: train this many copies at once (seeds seed, seed+1, ...); returns a list of Runs.
     """
     from .training.prepare import load_training_data, prepare
     from .training.session import TrainingSession
@@ -79,6 +80,10 @@ def train(config=None, data=None, out: Optional[str] = None, quiet: bool = False
     if out is not None:
         config.out = str(out)
     stream = stream or sys.stdout
+    if repeat > 1:
+        from .many_runs import train_copies
+
+        return train_copies(config, data, repeat, quiet, overwrite, stream)
     dataset = load_training_data(config, data)
     prepared = prepare(config, dataset, sample_weight)
     device = resolve_device(config.training.device)
@@ -87,7 +92,7 @@ def train(config=None, data=None, out: Optional[str] = None, quiet: bool = False
     if not quiet:
         print(f"device: {device}  data: {prepared.name} ({len(prepared.train_idx)} train rows)  "
               f"task: {prepared.task}  run: {run_dir}", file=stream, flush=True)
-    return _run_in(run_dir, config, prepared, session, quiet, stream)
+    return run_in(run_dir, config, prepared, session, quiet, stream)
 
 
 def fit(config=None, data=None, sample_weight=None, quiet: bool = True, overrides=(), stream=None) -> Run:
@@ -107,7 +112,7 @@ def fit(config=None, data=None, sample_weight=None, quiet: bool = True, override
     return Run(None, config, history, summary, predictor)
 
 
-def _run_in(run_dir: Path, config: RunConfig, prepared, session, quiet: bool, stream) -> Run:
+def run_in(run_dir: Path, config: RunConfig, prepared, session, quiet: bool, stream) -> Run:
     from .report import write_report
 
     artifacts.set_status(run_dir, "running")
@@ -153,7 +158,6 @@ def resume(run_dir, data=None, quiet: bool = False, stream=None) -> Run:
     if state == "complete":
         raise LayerwiseError(f"{run_dir}: run is already complete; nothing to resume")
     raw = load_yaml(run_dir / "config.yaml")
-    raw.pop("resolved", None)
     config = RunConfig.from_dict(raw, where=str(run_dir / "config.yaml"))
     config.out = str(run_dir)
     prepared = prepare(config, load_training_data(config, data))
@@ -163,7 +167,7 @@ def resume(run_dir, data=None, quiet: bool = False, stream=None) -> Run:
     if not quiet:
         epoch, step = session.start
         print(f"resuming {run_dir} at epoch {epoch}" + (f", step {step}" if step else ""), file=stream, flush=True)
-    return _run_in(run_dir, config, prepared, session, quiet, stream)
+    return run_in(run_dir, config, prepared, session, quiet, stream)
 
 
 def model_meta(prepared) -> dict:

@@ -33,6 +33,7 @@ class DataSpec(_Strict):
     test_split: float = Field(0.2, ge=0.0, lt=1.0)  # used only when the source has no test part
     val: Optional[str] = None  # explicit validation source (overrides val_split)
     test: Optional[str] = None  # explicit test source (overrides test_split)
+    split_seed: Optional[int] = None  # seed of the val/test splits (default: training.seed)
     standardize: bool = True  # scale numeric columns to mean 0, std 1 (off: raw values, as seeds 3-4)
 
     @field_validator("target", mode="before")
@@ -143,6 +144,7 @@ class RunConfig(_Strict):
     training: TrainingSpec = Field(default_factory=TrainingSpec)
     out: Optional[str] = None  # run directory; default runs/<data>-<timestamp>
     name: Optional[str] = None  # a label for the run (defaults to the data name)
+    resolved: Optional[dict[str, Any]] = None  # written by layerwise (versions, rows); ignored on input
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any], where: str = "config") -> "RunConfig":

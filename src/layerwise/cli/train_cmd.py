@@ -59,6 +59,7 @@ def train(
     seed: Optional[int] = typer.Option(None, "--seed"),
     checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", help="Also checkpoint every N steps (epoch ends always)."),
     on_nan: Optional[str] = typer.Option(None, "--on-nan", help="stop (default) | skip-batch"),
+    repeat: int = typer.Option(1, "--repeat", min=1, help="Train N copies at once (seeds seed..seed+N-1), one run directory each."),
     resume_dir: Optional[Path] = typer.Option(None, "--resume", help="Continue this run directory instead of starting a new one."),
     device: Optional[str] = typer.Option(None, "--device", help="auto|cpu|cuda|mps"),
     out: Optional[Path] = typer.Option(None, "--out", help="Run directory (default runs/<data>-<timestamp>)."),
@@ -84,7 +85,10 @@ def train(
     if no_early_stopping:
         overrides.append("training.early_stopping.enabled=false")
     run = train_run(config if config is not None else {}, overrides=overrides, out=out, quiet=quiet,
-                    overwrite=overwrite)
+                    overwrite=overwrite, repeat=repeat)
+    if isinstance(run, list):
+        print(f"runs: {run[0].dir.parent} ({len(run)} copies, comparison.csv)")
+        return
     test = run.summary.get("test") or {}
     headline = "  ".join(f"{k} {test[k]:.4f}" for k in ("accuracy", "f1_macro", "rmse", "r2") if k in test)
     if not quiet and headline:

@@ -80,7 +80,7 @@ def prepare(config: RunConfig, dataset: Dataset, sample_weight=None) -> Prepared
     loss = resolve_loss(task, config.loss)
     encoder = TargetEncoder.fit(dataset.y, task, where=f"{dataset.name} target")
     targets = encoder.encode(dataset.y, where=f"{dataset.name} target")
-    seed = config.training.seed
+    seed = config.training.seed if config.data.split_seed is None else config.data.split_seed
     labels = targets.reshape(-1) if task != "regression" else None
     all_rows = np.arange(len(dataset))
     explicit_test = _explicit(config.data.test, dataset, "test")

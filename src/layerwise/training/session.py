@@ -60,9 +60,18 @@ class TrainingSession:
         tensors, meta = load_checkpoint(path)
         self.start = restore(self.trainer, self.early_stopping, tensors, meta)
 
+    def adopt(self, state: dict, history: list[dict], best_epoch: int) -> None:
+        """Take weights and history trained elsewhere (by `ManyTrainer`); `fit` then only reports."""
+        self.model.load_state_dict(state)
+        self.trainer.history = history
+        self._adopted = (history, best_epoch)
+
     def fit(self, run_dir: Path | None, quiet: bool, stream) -> tuple[list[dict], int]:
         """Train to the end; with a run directory, checkpoint as we go and on Ctrl-C."""
         from .checkpoint import Checkpointer, MetricsWriter
+
+        if getattr(self, "_adopted", None) is not None:
+            return self._adopted
 
         if run_dir is not None:
             self.trainer.add_callback(MetricsWriter(run_dir))
