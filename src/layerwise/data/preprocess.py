@@ -210,9 +210,11 @@ def _transform_table(state: dict, frame, where: str) -> np.ndarray:
     numeric = frame[numeric_names].apply(_to_numeric_column(where)) if numeric_names else frame.iloc[:, :0]
     parts = [_finite(_apply_numeric(numeric.to_numpy(dtype=np.float64), state["numeric"]), where)]
     for column in state["categorical"]:
-        codes = pd.Categorical(frame[column["name"]].astype("string"), categories=column["categories"]).codes
+        values = frame[column["name"]]
+        # get_indexer, not pd.Categorical(values, categories=...): pandas deprecates unseen values there.
+        codes = pd.Index(column["categories"]).get_indexer(values.astype(str))
         block = np.zeros((len(frame), len(column["categories"])), dtype=np.float32)
-        seen = codes >= 0  # -1: unseen or missing -> all-zero block
+        seen = (codes >= 0) & values.notna().to_numpy()  # unseen or missing -> all-zero block
         block[np.flatnonzero(seen), codes[seen]] = 1.0
         parts.append(block)
     return np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
