@@ -11,7 +11,7 @@ Importing this package is cheap: torch, pandas and matplotlib load on first use.
 from ._version import __version__
 from .errors import LayerwiseError
 
-__all__ = ["__version__", "LayerwiseError", "RunConfig", "Run", "Predictor", "train", "fit", "load",
+__all__ = ["__version__", "LayerwiseError", "RunConfig", "Run", "Predictor", "train", "fit", "resume", "load",
            "load_source", "explain", "draw"]
 
 _LAZY = {
@@ -19,6 +19,7 @@ _LAZY = {
     "Run": ("run", "Run"),
     "train": ("run", "train"),
     "fit": ("run", "fit"),
+    "resume": ("run", "resume"),
     "Predictor": ("predictor", "Predictor"),
     "load": ("predictor", "load"),
     "load_source": ("data.sources", "load_source"),
