@@ -35,7 +35,7 @@ class Preprocessor:
             names = [f"x{j}" for j in range(matrix.shape[1])]
             state = {"kind": "array", "numeric": _numeric_stats(matrix, names, rows), "categorical": []}
         else:
-            state = _fit_table(X if rows is None else X.iloc[rows])
+            state = _fit_table(X, rows)
         if not standardize:  # keep the imputation, drop the scaling
             for column in state["numeric"]:
                 column["mean"], column["std"] = 0.0, 1.0
@@ -174,7 +174,25 @@ def _to_numeric_column(where: str):
     return convert
 
 
-def _fit_table(frame) -> dict[str, Any]:
+class _FrameRows:
+    """Row chunks of a DataFrame's columns as float64 arrays, so big tables are never copied whole
+    (a 1M x 100 float32 Parquet table would otherwise become an 800 MB float64 matrix)."""
+
+    def __init__(self, frame):
+        self.frame = frame
+        self.shape = frame.shape
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def __getitem__(self, key) -> np.ndarray:
+        if isinstance(key, tuple):
+            rows, column = key
+            return self.frame.iloc[rows, column].to_numpy(dtype=np.float64, na_value=np.nan)
+        return self.frame.iloc[key].to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _fit_table(frame, rows=None) -> dict[str, Any]:
     import pandas as pd
 
     numeric, categorical = [], []
@@ -184,13 +202,12 @@ def _fit_table(frame) -> dict[str, Any]:
             numeric.append(name)
         else:
             categorical.append(name)
-    matrix = frame[numeric].to_numpy(dtype=np.float64) if numeric else np.zeros((len(frame), 0))
     categories = []
     for name in categorical:
-        values = frame[name].dropna().astype(str)
-        categories.append({"name": name, "categories": sorted(values.unique().tolist())})
+        column = frame[name] if rows is None else frame[name].iloc[rows]
+        categories.append({"name": name, "categories": sorted(column.dropna().astype(str).unique().tolist())})
     return {"kind": "table", "columns": [str(c) for c in frame.columns],
-            "numeric": _numeric_stats(matrix, numeric), "categorical": categories}
+            "numeric": _numeric_stats(_FrameRows(frame[numeric]), numeric, rows), "categorical": categories}
 
 
 def _transform_table(state: dict, frame, where: str) -> np.ndarray:
@@ -207,8 +224,13 @@ def _transform_table(state: dict, frame, where: str) -> np.ndarray:
     if missing:
         raise LayerwiseError(f"{where}: missing column '{missing[0]}' (the model needs {', '.join(state['columns'])})")
     numeric_names = [c["name"] for c in state["numeric"]]
-    numeric = frame[numeric_names].apply(_to_numeric_column(where)) if numeric_names else frame.iloc[:, :0]
-    parts = [_finite(_apply_numeric(numeric.to_numpy(dtype=np.float64), state["numeric"]), where)]
+    numeric = frame[numeric_names]
+    convert = _to_numeric_column(where)
+    text = [c for c in numeric_names if not pd.api.types.is_numeric_dtype(numeric[c])
+            and not pd.api.types.is_bool_dtype(numeric[c])]
+    if text:  # numbers that arrived as text (e.g. CSV cells with quotes): convert those columns only
+        numeric = numeric.assign(**{c: convert(numeric[c]) for c in text})
+    parts = [_finite(_apply_numeric(_FrameRows(numeric), state["numeric"]), where)]
     for column in state["categorical"]:
         values = frame[column["name"]]
         # get_indexer, not pd.Categorical(values, categories=...): pandas deprecates unseen values there.
