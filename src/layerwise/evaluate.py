@@ -38,6 +38,8 @@ def evaluate_run(run_dir: str | Path, source: str) -> dict[str, Any]:
     if y is None:
         raise LayerwiseError(f"{source}: has no targets to evaluate against")
     truth = predictor.encoder.encode(y, where=f"{source} target")
+    if predictor.task == "regression":  # score against the values as given, not their float32 copy
+        truth = np.asarray(y, dtype=np.float64).reshape(truth.shape)
     outputs = predictor.outputs(X, where=source)
     n_classes = len(predictor.encoder.classes) if predictor.encoder.classes else None
     result = {"data": source, "split": split, "task": predictor.task, "classes": predictor.encoder.classes,

@@ -81,7 +81,9 @@ class TargetEncoder:
         return index.astype(np.float32).reshape(-1, 1) if self.task == "binary" else index
 
     def decode(self, index: np.ndarray) -> np.ndarray:
-        return np.asarray(self.classes, dtype=object)[np.asarray(index, dtype=np.int64)]
+        # The labels' own dtype (int64, str, bool), not object: scikit-learn's metrics reject
+        # object arrays of numbers ("mix of binary and unknown targets").
+        return np.asarray(self.classes)[np.asarray(index, dtype=np.int64)]
 
     def to_dict(self) -> dict:
         return {"task": self.task, "classes": self.classes, "n_outputs": self.n_outputs}
