@@ -100,8 +100,11 @@ def _numeric_stats(matrix: np.ndarray, names: list[str], rows=None) -> list[dict
     total, total_sq, count = np.zeros(d), np.zeros(d), np.zeros(d)
     for start in range(0, n, CHUNK_ROWS):
         chunk = np.asarray(matrix[rows[start:start + CHUNK_ROWS]], dtype=np.float64)
-        if not np.isfinite(chunk[~np.isnan(chunk)]).all():
-            raise LayerwiseError(f"features contain inf near row {start + 1}; replace it or leave the cell empty")
+        infinite = np.isinf(chunk)
+        if infinite.any():
+            r, c = np.argwhere(infinite)[0]
+            raise LayerwiseError(f"column '{names[c]}' row {int(rows[start + r]) + 1} is {chunk[r, c]}; "
+                                 "features must be finite (leave the cell empty for a missing value)")
         present = ~np.isnan(chunk)
         count += present.sum(axis=0)
         chunk = np.where(present, chunk, 0.0)

@@ -14,6 +14,7 @@ from .sources import Dataset
 # A text column is called "numeric with stray text" (an error) rather than categorical when at
 # least this share of its non-empty values parse as numbers.
 NUMERIC_SHARE = 0.8
+CSV_SNIFF_BYTES = 65_536  # how much of a .csv/.txt the delimiter is judged from
 
 
 def read_table(path: Path):
@@ -24,13 +25,12 @@ def read_table(path: Path):
         if suffix in (".parquet", ".pq"):
             frame = pd.read_parquet(path)
         else:
-            sep = "\t" if suffix == ".tsv" else None  # None: sniff , ; | for .csv/.txt
-            frame = pd.read_csv(path, sep=sep, engine="python" if sep is None else "c",
-                                skipinitialspace=True, encoding="utf-8")
+            sep = "\t" if suffix == ".tsv" else sniff_delimiter(path)
+            frame = pd.read_csv(path, sep=sep, skipinitialspace=True, encoding="utf-8", low_memory=False)
     except pd.errors.EmptyDataError:
         raise LayerwiseError(f"{path}: file is empty") from None
     except UnicodeDecodeError as exc:
-        raise LayerwiseError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+        raise LayerwiseError(f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8") from None
     except (pd.errors.ParserError, ValueError, OSError, ImportError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise LayerwiseError(f"{path}: cannot parse table ({first})") from None
@@ -46,6 +46,20 @@ def read_table(path: Path):
     frame.columns = names
     check_numeric_columns(frame, str(path))
     return frame
+
+
+def sniff_delimiter(path: Path) -> str:
+    """The delimiter of a .csv/.txt: one of , ; tab | space, judged from the first 64 KiB; ','
+    when unsure. (pandas' own sniffing, sep=None, may pick any character: it read the one-column
+    file "x\n1\n2" as two columns split on 'x'.)"""
+    import csv
+
+    with open(path, "rb") as handle:
+        sample = handle.read(CSV_SNIFF_BYTES).decode("utf-8", errors="replace")
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t| ").delimiter
+    except csv.Error:
+        return ","
 
 
 def _is_pandas_dup(name: str, names: list[str]) -> bool:
