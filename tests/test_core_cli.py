@@ -82,7 +82,6 @@ def test_the_import_probe_sees_heavy_modules_once_they_are_used() -> None:
     assert "pandas" in loaded and "sklearn" in loaded
 
 
-@pytest.mark.xfail(strict=True, reason="cli/main.py: main() calls _register_commands() on every call")
 def test_main_can_be_called_many_times_without_growing() -> None:
     from layerwise.cli.main import app, main
 

@@ -163,6 +163,5 @@ def test_errors_reach_a_real_terminal_as_one_line(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d.csv"]
 
 
-@pytest.mark.xfail(strict=True, reason="click's usage errors print a multi-line box (cli/main.py); see report")
 def test_bad_flag_value_is_one_line() -> None:
     assert_user_error(run_cli(["train", "--data", "builtin:iris", "--epochs", "many"]), "--epochs")

@@ -21,6 +21,20 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+def _show_version(value: bool) -> None:
+    if value:
+        from .._version import __version__
+
+        print(f"layerwise {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
+    """Define, train, inspect and use feed-forward neural networks."""
+
+
 # Options that take several values after one flag (`--hidden 100 50`), which click has no syntax
 # for; they are rewritten to the repeated form (`--hidden 100 --hidden 50`) before parsing.
 MULTI_VALUE_OPTIONS = {"--hidden": "number", "--target": "word", "--activation": "word"}
@@ -46,7 +60,23 @@ def expand_multi_value_options(argv: list[str]) -> list[str]:
     return out
 
 
+_registered = False
+
+
+def _click_exceptions():
+    """typer >= 0.20 vendors click as typer._click; older typers use click itself."""
+    try:
+        from typer._click import exceptions
+    except ImportError:  # pragma: no cover - depends on the installed typer
+        from click import exceptions
+    return exceptions
+
+
 def _register_commands() -> None:
+    global _registered
+    if _registered:
+        return
+    _registered = True
     from . import info_cmd, train_cmd, use_cmd
 
     train_cmd.register(app)
@@ -65,14 +95,29 @@ def _register_commands() -> None:
 def main(argv: list[str] | None = None) -> None:
     _register_commands()
     args = expand_multi_value_options(list(sys.argv[1:] if argv is None else argv))
+    click = _click_exceptions()
     try:
-        app(args=args, prog_name="layerwise", standalone_mode=True)
+        code = app(args=args, prog_name="layerwise", standalone_mode=False)
+    except click.NoArgsIsHelpError as exc:
+        print(exc.ctx.get_help() if exc.ctx else "layerwise --help")
+        sys.exit(0)
+    except click.UsageError as exc:  # bad flag or value: one line, like every user mistake
+        command = f"layerwise {exc.ctx.info_name}" if exc.ctx and exc.ctx.parent else "layerwise"
+        print(f"error: {command}: {exc.format_message()} (see {command} --help)", file=sys.stderr)
+        sys.exit(2)
+    except click.ClickException as exc:
+        print(f"error: {exc.format_message()}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
     except LayerwiseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":
