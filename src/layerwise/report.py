@@ -31,11 +31,18 @@ def _png_bytes(fig) -> bytes:
 def loss_png(history: list[dict[str, Any]], title: str) -> bytes:
     """Train and validation loss per epoch, as in the seeds' matplotlib curve."""
     plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     epochs = [row["epoch"] for row in history]
     ax.plot(epochs, [row["train_loss"] for row in history], marker="o", markersize=3, label="train loss")
     if history and "val_loss" in history[0]:
         ax.plot(epochs, [row["val_loss"] for row in history], marker="o", markersize=3, label="validation loss")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
+    losses = [row[key] for row in history for key in ("train_loss", "val_loss") if key in row]
+    finite = [v for v in losses if v == v and abs(v) != float("inf")]
+    if finite and min(finite) > 0 and max(finite) / min(finite) > 100:
+        ax.set_yscale("log")  # seed 3's loss falls from ~8,000 to ~3: linear would hide the tail
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
     ax.set_title(title)
@@ -52,7 +59,8 @@ def confusion_png(matrix: list[list[int]], classes: list, title: str) -> bytes:
     image = ax.imshow(matrix, cmap="Blues")
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     labels = [str(c) for c in classes]
-    ax.set_xticks(range(n), labels, rotation=45 if n > 6 else 0, ha="right" if n > 6 else "center")
+    slanted = n > 6 and max(map(len, labels)) > 2  # short labels ("0".."9") fit upright
+    ax.set_xticks(range(n), labels, rotation=45 if slanted else 0, ha="right" if slanted else "center")
     ax.set_yticks(range(n), labels)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
@@ -87,28 +95,43 @@ def write_report(run_dir: Path, prepared, model, history: list[dict], summary: d
 
 def _table(headers: list[str], rows: list[list[Any]]) -> str:
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(c))}</td>" for c in row) + "</tr>" for row in rows)
+    body = "".join("<tr>" + "".join(_cell(c) for c in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _cell(value: Any) -> str:
+    numeric = isinstance(value, (int, float)) and not isinstance(value, bool)  # right-aligned, like a ledger
+    return f"<td{' class=num' if numeric else ''}>{html.escape(_fmt(value))}</td>"
+
+
 def _fmt(value: Any) -> str:
-    return f"{value:.4f}" if isinstance(value, float) else (f"{value:,}" if isinstance(value, int) else str(value))
+    if isinstance(value, bool) or value is None:
+        return "" if value is None else str(value)
+    if isinstance(value, float):
+        # 4 decimals, unless that would hide the value (a learning rate of 1e-5 is not 0.0000)
+        small_or_huge = value != 0 and (abs(value) < 1e-4 or abs(value) >= 1e7)
+        return f"{value:.3e}" if small_or_huge else f"{value:.4f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _metric_table(summary: dict) -> str:
+    """One row per metric, one column per split (test, validation, train)."""
+    splits = [(name, summary.get(key)) for key, name in (("test", "test"), ("val", "validation"), ("train", "train"))
+              if summary.get(key)]
+    names = list(dict.fromkeys(k for _, scores in splits for k in scores if k != "confusion"))
+    rows = [[name, *(scores.get(name, "") for _, scores in splits)] for name in names]
+    return _table(["metric", *(split for split, _ in splits)], rows)
 
 
 def render_html(title: str, model, history: list[dict], summary: dict, images: dict[str, bytes]) -> str:
     text, rows = model_text(model)
     total = sum(count for _, _, count in rows)
-    metric_rows = []
-    for split in ("test", "val", "train"):
-        for name, value in (summary.get(split) or {}).items():
-            if name != "confusion":
-                metric_rows.append([split, name, value])
     columns = list(history[0]) if history else []
     sections = [
         f"<h1>layerwise run — {html.escape(title)}</h1>",
         f"<p>best epoch {summary['best_epoch']} of {summary['epochs_run']}, {summary['train_rows']:,} training rows, "
         f"{summary['seconds']:.2f} s on {html.escape(summary['device'])}</p>",
-        "<h2>Metrics</h2>", _table(["split", "metric", "value"], metric_rows),
+        "<h2>Metrics</h2>", _metric_table(summary),
         "<h2>Loss curve</h2>", _img(images["loss"], "loss curve"),
     ]
     if "confusion" in images:
@@ -116,11 +139,18 @@ def render_html(title: str, model, history: list[dict], summary: dict, images: d
     sections += [
         "<h2>Model</h2>", f"<pre>{html.escape(text)}</pre>",
         _table(["layer", "parameters", "count"], [list(r) for r in rows] + [["total", "", total]]),
-        "<h2>Per-epoch metrics</h2>", _table(columns, [[row.get(c, "") for c in columns] for row in history]),
-        "<h2>Summary</h2>", f"<pre>{html.escape(json.dumps(summary, indent=2))}</pre>",
+        "<h2>Per-epoch metrics</h2>",
+        f"<div class='scroll'>{_table(columns, [[row.get(c, '') for c in columns] for row in history])}</div>",
+        "<h2>Summary</h2>", f"<pre>{html.escape(json.dumps(_without_confusion(summary), indent=2))}</pre>",
     ]
     return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
             f"<style>{_CSS}</style></head><body>{''.join(sections)}</body></html>\n")
+
+
+def _without_confusion(summary: dict) -> dict:
+    # The matrices are drawn above and kept in summary.json; as JSON they run to a line per count.
+    return {k: ({m: v for m, v in value.items() if m != "confusion"} if isinstance(value, dict) else value)
+            for k, value in summary.items()}
 
 
 def _img(data: bytes, alt: str) -> str:
@@ -128,5 +158,7 @@ def _img(data: bytes, alt: str) -> str:
 
 
 _CSS = ("body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;color:#222}"
-        "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}"
-        "th{background:#f3f3f3}pre{background:#f7f7f7;padding:.8em;overflow:auto}img{max-width:100%}")
+        "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}"
+        "td.num{text-align:right;font-variant-numeric:tabular-nums}th{background:#f3f3f3;position:sticky;top:0}"
+        ".scroll{max-height:32em;overflow:auto;display:inline-block}"
+        "pre{background:#f7f7f7;padding:.8em;overflow:auto;max-height:40em}img{max-width:100%;height:auto}")

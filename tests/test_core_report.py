@@ -1,0 +1,77 @@
+"""report.html: self-contained, its numbers are summary.json's, hostile labels are escaped, and
+it renders in a real headless browser (Chromium) when one is installed."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import layerwise
+from layerwise.report import _fmt
+
+
+def test_report_is_self_contained_and_shows_the_summarys_numbers(iris_run) -> None:
+    page = (iris_run.dir / "report.html").read_text(encoding="utf-8")
+    summary = json.loads((iris_run.dir / "summary.json").read_text())
+    sources = re.findall(r"""(?:src|href)=['"]([^'"]+)""", page)
+    assert len(sources) == 2 and all(s.startswith("data:image/png;base64,") for s in sources)
+    assert "<th>metric</th><th>test</th><th>validation</th><th>train</th>" in page
+    accuracy = [summary[s]["accuracy"] for s in ("test", "val", "train")]
+    assert "<tr><td>accuracy</td>" + "".join(f"<td class=num>{a:.4f}</td>" for a in accuracy) + "</tr>" in page
+    assert page.count("<tr><td class=num>") == summary["epochs_run"]  # one per-epoch row each
+    assert "Linear(in_features=4, out_features=16, bias=True)" in page
+
+
+def test_hostile_labels_are_escaped(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=60)
+    pd.DataFrame({"x": x, "y": np.where(x > 0, "<script>alert(1)</script>", "a&b")}).to_csv(tmp_path / "d.csv", index=False)
+    run = layerwise.train({"data": {"source": str(tmp_path / "d.csv"), "target": "y"}, "network": {"hidden": [2]},
+                           "training": {"epochs": 1}}, out=tmp_path / "run", quiet=True)
+    page = (run.dir / "report.html").read_text(encoding="utf-8")
+    assert "<script>" not in page and "&lt;script&gt;" in page and "a&amp;b" in page
+
+
+@pytest.mark.parametrize(("value", "shown"), [(0.001, "0.0010"), (1e-5, "1.000e-05"), (3874.90140335, "3874.9014"),
+                                              (0.0, "0.0000"), (1234567, "1,234,567"), (float("nan"), "nan")])
+def test_numbers_are_never_hidden_by_rounding(value, shown: str) -> None:
+    assert _fmt(value) == shown
+
+
+def _chromium(*args: str) -> subprocess.CompletedProcess:
+    with tempfile.TemporaryDirectory() as profile:
+        return subprocess.run(
+            [shutil.which("chromium"), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars", f"--user-data-dir={profile}", *args],
+            capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed (apt-get install chromium)")
+def test_report_renders_in_headless_chromium(iris_run, tmp_path: Path) -> None:
+    from matplotlib.image import imread
+
+    url = (iris_run.dir / "report.html").resolve().as_uri()
+    dom = _chromium("--dump-dom", url)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert dom.stdout.count("<table") == 3  # metrics, parameters, per-epoch
+    assert re.search(r'<img alt="loss curve" src="data:image/png;base64,', dom.stdout)
+    assert re.search(r'<img alt="confusion matrix" src="data:image/png;base64,', dom.stdout)
+    shot = tmp_path / "page.png"
+    done = _chromium(f"--screenshot={shot}", "--window-size=1200,2400", url)
+    assert done.returncode == 0 and shot.is_file(), done.stderr[-2000:]
+    pixels = imread(str(shot))[..., :3]
+    # Only the two plots are blue (loss line, Blues colormap); text and tables are grey. Decoded
+    # images cover ~1.4% of a 1200x2400 page; a broken <img> leaves 0.
+    blue = (pixels[..., 2] - pixels[..., 0] > 0.25).mean()
+    assert blue > 0.005, f"only {blue:.4f} of the page is blue: the plots did not render"
+    # nothing overflows the 960 px column sideways (a too-wide table or image would)
+    ink = np.flatnonzero((pixels.min(axis=2) < 0.9).any(axis=0))
+    assert ink.max() - ink.min() < 1010
