@@ -164,3 +164,29 @@ def test_string_labels_map_to_sorted_indices_and_back() -> None:
 ])
 def test_task_inference(y: np.ndarray, task: str) -> None:
     assert infer_task(y) == task
+
+
+@pytest.mark.parametrize(("text", "columns"), [
+    ("x\n1\n2\n3\n", ["x"]),  # pandas' sep=None sniffer split this on the letter 'x'
+    ("x\n1.5\n2.5\n", ["x"]),
+    ("a;b\n1;2\n", ["a", "b"]),
+    ("a|b\n1|2\n", ["a", "b"]),
+    ("a, b\n1, 2\n", ["a", "b"]),
+    ('name,n\n"Smith; J",1\n"Lee",2\n', ["name", "n"]),
+])
+def test_csv_delimiter_detection(tmp_path: Path, text: str, columns: list[str]) -> None:
+    from layerwise.data.tables import read_table
+
+    (tmp_path / "t.csv").write_text(text)
+    assert list(read_table(tmp_path / "t.csv").columns) == columns
+
+
+def test_one_feature_model_predicts_from_a_one_column_csv(tmp_path: Path) -> None:
+    x = np.linspace(-1, 1, 40)
+    pd.DataFrame({"x": x, "y": 3 * x}).to_csv(tmp_path / "d.csv", index=False)
+    assert run_cli(["train", "--data", tmp_path / "d.csv", "--target", "y", "--epochs", "1",
+                    "--out", tmp_path / "run", "-q"]).code == 0
+    pd.DataFrame({"x": [0.5, -0.5]}).to_csv(tmp_path / "new.csv", index=False)
+    result = run_cli(["predict", tmp_path / "run", "--input", tmp_path / "new.csv"])
+    assert result.code == 0, result.err
+    assert result.out.splitlines()[0] == "prediction" and len(result.out.splitlines()) == 3
