@@ -35,17 +35,17 @@ ML_OPSET = 3  # ai.onnx.ml opset: LabelEncoder with string keys
 
 
 def export(source: Union[str, Path, Any], path: Union[str, Path, None] = None, format: str = "onnx") -> Path:
-    """Write `source` (a run directory or a `Predictor`) as ONNX or TorchScript; returns the path.
+    """Write `source` (a run directory or a `Predictor`) as ONNX or TorchScript; returns the path
+    (default: RUN_DIR/model.onnx or RUN_DIR/model.pt).
 
     >>> export("runs/iris", "iris.onnx")   # doctest: +SKIP
     """
-    if format not in FORMATS:
-        raise LayerwiseError(f"--format {format!r}: expected one of {', '.join(FORMATS)}")
-    predictor = _as_predictor(source)
+    _check_format(format)
     if path is None:
         if not isinstance(source, (str, Path)):
             raise LayerwiseError("export: give an output path when exporting a predictor")
-        path = Path(source) / f"model{FORMATS[format]}"
+        path = default_path(source, format)
+    predictor = _as_predictor(source)
     path = Path(path)
     if not path.parent.is_dir():
         raise LayerwiseError(f"-o {path}: directory {path.parent} does not exist")
@@ -55,6 +55,16 @@ def export(source: Union[str, Path, Any], path: Union[str, Path, None] = None, f
 
     atomic_write_bytes(path, data)
     return path
+
+
+def default_path(run_dir: Union[str, Path], format: str) -> Path:
+    _check_format(format)
+    return Path(run_dir) / f"model{FORMATS[format]}"
+
+
+def _check_format(format: str) -> None:
+    if format not in FORMATS:
+        raise LayerwiseError(f"--format {format!r}: expected one of {', '.join(FORMATS)}")
 
 
 def _require(format: str) -> None:
@@ -321,20 +331,27 @@ def torchscript_bytes(predictor) -> bytes:
 
     import torch
 
+    # torch >= 2.10 deprecates TorchScript in favour of torch.export; the format is kept for the
+    # C++/mobile runtimes that still load it (ONNX is the recommended export). The tracer's notes
+    # about constant buffer shapes are expected here too.
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # tracer notes about constant shapes of the buffers
+        warnings.simplefilter("ignore")
         traced = torch.jit.trace(export_module(predictor), example_inputs(predictor), check_trace=False)
-    buffer = io.BytesIO()
-    torch.jit.save(traced, buffer, _extra_files={"layerwise.json": json.dumps(metadata(predictor))})
+        buffer = io.BytesIO()
+        torch.jit.save(traced, buffer, _extra_files={"layerwise.json": json.dumps(metadata(predictor))})
     return buffer.getvalue()
 
 
 def run_torchscript(path: Union[str, Path], predictor, inputs: list[np.ndarray]) -> list[np.ndarray]:
     """Run a TorchScript export on raw inputs; string categories are turned into codes first."""
+    import warnings
+
     import torch
 
-    module = torch.jit.load(str(path))
-    tensors = [torch.from_numpy(_codes(predictor, a) if a.dtype == object else a) for a in inputs]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # torch >= 2.10 deprecates TorchScript
+        module = torch.jit.load(str(path))
+    tensors = [torch.from_numpy(_codes(predictor, a) if a.dtype.kind in "OUS" else np.array(a)) for a in inputs]
     with torch.inference_mode():
         outputs = module(*tensors)
     return [t.numpy() for t in (outputs if isinstance(outputs, tuple) else (outputs,))]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import Optional
 
@@ -11,18 +10,13 @@ import typer
 CHECK_ROWS = 256  # synthetic rows compared between the exported file and the predictor
 
 
-class Format(str, Enum):
-    onnx = "onnx"
-    torchscript = "torchscript"
-
-
 def register(app: typer.Typer) -> None:
     app.command("export")(export_command)
 
 
 def export_command(
     run_dir: Path = typer.Argument(..., help="A finished run directory."),
-    format: Format = typer.Option(Format.onnx, "--format", "-f", help="onnx (runs in onnxruntime) or torchscript."),
+    format: str = typer.Option("onnx", "--format", "-f", help="onnx (one graph for onnxruntime) or torchscript."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="File to write (default RUN_DIR/model.onnx or model.pt)."),
     check: bool = typer.Option(True, "--check/--no-check", help=f"Compare the file's outputs with layerwise's on {CHECK_ROWS} synthetic rows."),
 ) -> None:
@@ -30,19 +24,19 @@ def export_command(
     import json
 
     from ..evaluate import load_predictor
-    from ..export import export, inputs_of, max_difference, output_names
+    from ..export import default_path, export, inputs_of, max_difference, output_names
 
-    predictor = load_predictor(run_dir)
-    path = export(predictor if output is not None else run_dir, output, format.value)
+    predictor = load_predictor(run_dir)  # first: a missing run is the error to report, not the format
+    path = export(predictor, output or default_path(run_dir, format), format)
     for spec in inputs_of(predictor):
-        name = "categorical_codes" if format is Format.torchscript and spec["name"] == "categorical" else spec["name"]
+        name = "categorical_codes" if format == "torchscript" and spec["name"] == "categorical" else spec["name"]
         dtype = "int64" if name == "categorical_codes" else spec["dtype"]
         print(f"input  {name:<18} {dtype:<8} (n, {len(spec['columns'])}): {_columns(spec['columns'])}")
     print(f"output {', '.join(output_names(predictor))}"
           + (f"  classes {json.dumps(predictor.encoder.classes)}" if predictor.encoder.classes else ""))
     if check:
         difference = max_difference(predictor, path, CHECK_ROWS)
-        print(f"check  max |{format.value} - layerwise| = {difference:.2e} on {CHECK_ROWS} synthetic rows")
+        print(f"check  max |{format} - layerwise| = {difference:.2e} on {CHECK_ROWS} synthetic rows")
     print(f"wrote {path}")
 
 

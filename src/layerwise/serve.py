@@ -1,0 +1,243 @@
+"""An HTTP prediction server for a run directory: FastAPI app + uvicorn.
+
+    POST /predict   {"records": [{column: value, ...}, ...]} or {"rows": [[v1, v2, ...], ...]}
+                    -> {"predictions": [...], "probabilities": [[...]], "classes": [...]}
+    GET  /model     task, classes, input columns (with categories), network, training config
+    GET  /health    {"status": "ok"}
+    GET  /docs      interactive OpenAPI docs (schema at /openapi.json)
+
+The request schema is built from the run's own input columns, so the OpenAPI document names
+every column and its type, and a wrong or missing column is a 422 naming it. Numeric values may
+be null (missing: filled with the training median, as in training); categorical values are
+strings or null; numbers lie within ±1e15. Bodies over `max_body_bytes` and batches over `max_rows` get 413.
+"""
+
+
+import json
+import threading
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import numpy as np
+
+from .errors import LayerwiseError
+
+MAX_ROWS = 10_000  # rows per request
+MAX_BODY_BYTES = 10 * 2**20  # 10 MiB per request body
+# Largest |value| of a numeric input. Training keeps std >= 1e-12, so standardised inputs stay
+# below 1e27, well inside float32 (3.4e38); larger values would overflow and are refused by schema.
+MAX_ABS_VALUE = 1e15
+
+
+def create_app(run_dir: Union[str, Path], *, max_rows: int = MAX_ROWS, max_body_bytes: int = MAX_BODY_BYTES):
+    """The FastAPI app serving the finished run in `run_dir` (loaded once, here)."""
+    _require()
+    from fastapi import FastAPI, HTTPException
+
+    from .evaluate import load_predictor
+
+    run_dir = Path(run_dir)
+    predictor = load_predictor(run_dir)
+    request_model, response_model = _schemas(predictor, max_rows)
+    description = _description(predictor, max_rows, max_body_bytes)
+    app = FastAPI(title=f"layerwise model: {run_dir.name}", version=predictor.meta.get("layerwise_version", ""),
+                  description=description)
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    lock = threading.Lock()  # one forward pass at a time: torch already uses every core for one
+    model_info = _model_info(predictor, run_dir, max_rows, max_body_bytes)
+    errors = {400: {"description": "body could not be read as JSON text (e.g. not UTF-8)"},
+              413: {"description": f"body over {max_body_bytes} bytes or more than {max_rows} rows"}}
+
+    @app.post("/predict", response_model=response_model, responses=errors, summary="Predict for a batch of rows")
+    def predict(request: request_model):  # type: ignore[valid-type]
+        key = "records" if hasattr(request, "records") else "rows"
+        rows = getattr(request, key)
+        if len(rows) > max_rows:
+            raise HTTPException(413, f"{key}: {len(rows)} rows; at most {max_rows} per request")
+        X = _frame(predictor, key, rows)
+        try:
+            with lock:
+                outputs = predictor.outputs(X, where=key)
+        except LayerwiseError as exc:
+            raise HTTPException(422, [{"type": "value_error", "loc": ["body", key], "msg": str(exc)}]) from None
+        return _answer(predictor, key, outputs)
+
+    @app.get("/model", summary="What this model takes and returns")
+    def model() -> dict[str, Any]:
+        return model_info
+
+    @app.get("/health", summary="Liveness check")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+def _require() -> None:
+    import importlib.util
+
+    missing = [m for m in ("fastapi", "uvicorn") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise LayerwiseError(f"serve needs {', '.join(missing)}: pip install 'layerwise[serve]'")
+
+
+# ---- request and response schemas, from the run's columns ----------------------------------------
+def _schemas(predictor, max_rows: int):
+    """(request model, response model) naming this run's columns, types and classes."""
+    from typing import Annotated, Literal
+
+    from pydantic import BaseModel, ConfigDict, Discriminator, Field, Strict, Tag, create_model
+
+    number = Optional[Annotated[float, Strict(), Field(allow_inf_nan=False, ge=-MAX_ABS_VALUE, le=MAX_ABS_VALUE)]]
+    text = Optional[Annotated[str, Strict()]]  # a category; null or unseen = none of them
+    categorical = {c["name"] for c in predictor.preprocessor.state.get("categorical", [])}
+    columns = predictor.preprocessor.input_columns
+    types = [text if name in categorical else number for name in columns]
+    fields = {f"column_{j}": (kind, Field(..., alias=name)) for j, (name, kind) in enumerate(zip(columns, types))}
+    record = create_model("Record", __config__=ConfigDict(extra="forbid", populate_by_name=False), **fields)
+    if categorical:  # mixed types: one schema per position (JSON Schema prefixItems)
+        row = Annotated[tuple[tuple(types)], Field(description=f"values in column order: {', '.join(columns)}")]
+    else:
+        row = Annotated[list[number], Field(min_length=len(columns), max_length=len(columns),
+                                            description=f"{len(columns)} numbers in column order")]
+    batch = dict(min_length=1, description=f"1 to {max_rows} rows (more: 413)")
+
+    class Records(BaseModel):
+        """Rows as objects keyed by column name."""
+        model_config = ConfigDict(extra="forbid")
+        records: list[record] = Field(..., **batch)  # type: ignore[valid-type]
+
+    class Rows(BaseModel):
+        """Rows as arrays of values in column order."""
+        model_config = ConfigDict(extra="forbid")
+        rows: list[row] = Field(..., **batch)  # type: ignore[valid-type]
+
+    # The body's one key picks the schema, so an error's location names the field that is wrong.
+    PredictRequest = Annotated[Union[Annotated[Records, Tag("records")], Annotated[Rows, Tag("rows")]],
+                               Discriminator(_request_kind, custom_error_type="body_shape",
+                                             custom_error_message="expected an object with 'records' (objects keyed "
+                                                                  "by column) or 'rows' (arrays in column order)")]
+    return PredictRequest, _response_model(predictor, Literal)
+
+
+def _request_kind(body: Any) -> Optional[str]:
+    if isinstance(body, dict):
+        return "records" if "records" in body else "rows" if "rows" in body else None
+    return "records" if hasattr(body, "records") else "rows" if hasattr(body, "rows") else None
+
+
+def _response_model(predictor, Literal):
+    from pydantic import create_model
+
+    if predictor.task == "regression":
+        single = predictor.encoder.n_outputs == 1
+        return create_model("Prediction", predictions=(list[float] if single else list[list[float]], ...))
+    label = Literal[tuple(predictor.encoder.classes)]
+    return create_model("Prediction", predictions=(list[label], ...), probabilities=(list[list[float]], ...),
+                        classes=(list[label], ...))
+
+
+def _frame(predictor, key: str, rows: list):
+    """Validated rows -> what `predictor.outputs` takes (a DataFrame for tables)."""
+    columns = predictor.preprocessor.input_columns
+    if key == "records":
+        rows = [[getattr(r, f"column_{j}") for j in range(len(columns))] for r in rows]
+    if predictor.preprocessor.kind == "table":
+        import pandas as pd
+
+        categorical = {c["name"] for c in predictor.preprocessor.state["categorical"]}
+        frame = pd.DataFrame(rows, columns=columns, dtype=object)
+        for name in columns:
+            if name not in categorical:
+                frame[name] = pd.to_numeric(frame[name]).astype(np.float64)  # None -> NaN
+        return frame
+    return np.array(rows, dtype=np.float64)  # None -> NaN
+
+
+def _answer(predictor, key: str, outputs: np.ndarray) -> dict[str, Any]:
+    from fastapi import HTTPException
+
+    from .predictor import probabilities
+
+    if not np.isfinite(outputs).all():
+        row = int(np.flatnonzero(~np.isfinite(outputs).all(axis=1))[0])
+        raise HTTPException(422, [{"type": "value_error", "loc": ["body", key, row],
+                                   "msg": f"{key}: row {row + 1} is too far outside the training data "
+                                          "(the network's output overflows)"}])
+    if predictor.task == "regression":
+        values = outputs.astype(np.float64)
+        return {"predictions": (values[:, 0] if values.shape[1] == 1 else values).tolist()}
+    proba = probabilities(predictor.task, outputs)
+    labels = [predictor.encoder.classes[i] for i in proba.argmax(axis=1)]
+    return {"predictions": labels, "probabilities": proba.tolist(), "classes": predictor.encoder.classes}
+
+
+# ---- /model ------------------------------------------------------------------------------------
+def _model_info(predictor, run_dir: Path, max_rows: int, max_body_bytes: int) -> dict[str, Any]:
+    state = predictor.preprocessor.state
+    config = None
+    if (run_dir / "config.yaml").is_file():
+        import yaml
+
+        config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
+    summary = run_dir / "summary.json"
+    return {
+        "run": run_dir.name, "task": predictor.task, "classes": predictor.encoder.classes,
+        "targets": predictor.meta.get("targets"), "input_columns": predictor.preprocessor.input_columns,
+        "categorical": {c["name"]: c["categories"] for c in state.get("categorical", [])},
+        "feature_names": predictor.preprocessor.feature_names, "network": predictor.meta.get("network"),
+        "config": config, "test_metrics": json.loads(summary.read_text()).get("test") if summary.is_file() else None,
+        "layerwise_version": predictor.meta.get("layerwise_version"),
+        "limits": {"max_rows": max_rows, "max_body_bytes": max_body_bytes},
+    }
+
+
+def _description(predictor, max_rows: int, max_body_bytes: int) -> str:
+    columns = predictor.preprocessor.input_columns
+    shown = ", ".join(columns[:12]) + (f", ... ({len(columns)} in all)" if len(columns) > 12 else "")
+    classes = f" Classes: {', '.join(map(str, predictor.encoder.classes))}." if predictor.encoder.classes else ""
+    return (f"A {predictor.task} network. Input columns: {shown}.{classes} Send `records` (objects keyed by "
+            f"column) or `rows` (arrays in column order); null = missing. At most {max_rows} rows and "
+            f"{max_body_bytes} bytes per request.")
+
+
+# ---- request body limit ------------------------------------------------------------------------
+class BodyLimit:
+    """ASGI middleware: 413 for bodies over `max_bytes`, by Content-Length or while streaming."""
+
+    def __init__(self, app, max_bytes: int):
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        from fastapi import HTTPException
+        from starlette.responses import JSONResponse
+
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            response = JSONResponse({"detail": f"request body is {int(declared)} bytes; "
+                                               f"at most {self.max_bytes}"}, status_code=413)
+            return await response(scope, receive, send)
+        received = 0
+
+        async def limited():
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:  # FastAPI turns this into the 413 response
+                raise HTTPException(413, f"request body is over {self.max_bytes} bytes")
+            return message
+
+        return await self.app(scope, limited, send)
+
+
+def loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
