@@ -184,3 +184,59 @@ def mixed_table(n: int = 160, seed: int = 0):
     weight[::7] = np.nan
     colour[::11] = None
     return pd.DataFrame({"size": size, "weight": weight, "colour": colour, "label": label})
+
+
+# ---- one fuzz case -----------------------------------------------------------------------------
+
+HANG_SECONDS = 120  # a generous bound on one tiny case: beyond it the case is stuck, not slow
+
+
+class Hang(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def hang_guard(seconds: int = HANG_SECONDS):
+    """Fail a case that runs longer than `seconds` (SIGALRM; pytest runs tests in the main thread)."""
+    import signal
+
+    def _stop(signum, frame):
+        raise Hang(f"no result after {seconds} s: the case hangs")
+
+    previous = signal.signal(signal.SIGALRM, _stop)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def fuzz_cli(suite: str, args: list, workdir: Path, run_dir: Optional[Path] = None) -> CliResult:
+    """Run one fuzz case in `workdir` and check the promises that hold for every input:
+    exit 0 or a one-line error with exit 2, no traceback, no hang, and nothing written except the
+    run directory (`--out run` for train; eval.json inside `run_dir` for evaluate)."""
+    before = files_under(workdir)
+    watched = files_under(run_dir) if run_dir is not None else set()
+    with hang_guard():
+        result = run_cli(args, cwd=workdir)
+    command = str(args[0])
+    record_fuzz(suite, command, result.code)
+    assert "Traceback" not in result.out + result.err, result.err[-3000:]
+    assert result.code in (0, 2), f"exit {result.code}: {result.err[-3000:]}"
+    if result.code == 2:
+        assert_user_error(result)
+    new = files_under(workdir) - before
+    if command == "train":
+        assert all(p == "run" or p.startswith("run/") for p in new), sorted(new)
+        if result.code == 0:
+            assert_complete(workdir / "run", classification=json.loads(
+                (workdir / "run" / "model.json").read_text())["task"] != "regression")
+        else:
+            assert_not_complete(workdir / "run")
+    else:
+        assert not new, sorted(new)
+    if run_dir is not None:
+        allowed = {"eval.json"} if command == "evaluate" and result.code == 0 else set()
+        assert files_under(run_dir) - watched <= allowed
+    return result

@@ -190,3 +190,41 @@ def test_one_feature_model_predicts_from_a_one_column_csv(tmp_path: Path) -> Non
     result = run_cli(["predict", tmp_path / "run", "--input", tmp_path / "new.csv"])
     assert result.code == 0, result.err
     assert result.out.splitlines()[0] == "prediction" and len(result.out.splitlines()) == 3
+
+
+def test_standardisation_matches_sklearns_standard_scaler() -> None:
+    from sklearn.preprocessing import StandardScaler
+
+    from layerwise.data.preprocess import Preprocessor
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({
+        "plain": rng.normal(3.0, 2.0, size=200),
+        "timestamp": 1.6e9 + rng.normal(size=200) * 1e-3,  # E[x²] - mean² cancels all digits here
+        "tiny": rng.normal(size=200) * 1e-300,
+        "constant": np.full(200, 7.0),
+    })
+    got = Preprocessor.fit(frame, "table").transform(frame)
+    expected = StandardScaler().fit_transform(frame.to_numpy())
+    np.testing.assert_allclose(got, expected, atol=2e-5)
+
+
+def test_standardisation_of_numbers_near_the_float64_limit() -> None:
+    from layerwise.data.preprocess import Preprocessor
+
+    frame = pd.DataFrame({"x": [1e308, -1e308, 0.0]})
+    stats = Preprocessor.fit(frame, "table").state["numeric"][0]
+    assert stats["mean"] == 0.0 and stats["std"] == pytest.approx(np.sqrt(2 / 3) * 1e308, rel=1e-12)
+    np.testing.assert_allclose(Preprocessor.fit(frame, "table").transform(frame)[:, 0],
+                               [np.sqrt(1.5), -np.sqrt(1.5), 0.0], rtol=1e-6)
+
+
+def test_values_beyond_float32_at_predict_time_are_a_one_line_error() -> None:
+    from layerwise.data.preprocess import Preprocessor
+
+    fitted = Preprocessor.fit(pd.DataFrame({"x": [1.0, 2.0, 3.0]}), "table", standardize=False)
+    with pytest.raises(LayerwiseError, match=r"rows.csv: row 2, feature 'x' is infinite or beyond float32"):
+        fitted.transform(pd.DataFrame({"x": [1.0, 1e39]}), where="rows.csv")
+    array = Preprocessor.fit(np.array([[1.0], [2.0]]), "array")
+    with pytest.raises(LayerwiseError, match=r"row 1, feature 'x0' is infinite"):
+        array.transform(np.array([[np.inf]]))

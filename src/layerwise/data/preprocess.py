@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
@@ -73,7 +73,7 @@ class Preprocessor:
             return self._transform_image(X, where)
         if self.kind == "array":
             matrix = _as_matrix(X, len(self.state["numeric"]), where)
-            return _apply_numeric(matrix, self.state["numeric"])
+            return _finite(_apply_numeric(matrix, self.state["numeric"]), where, self.feature_names)
         return _transform_table(self.state, X, where)
 
     def _transform_image(self, X, where: str) -> np.ndarray:
@@ -94,35 +94,51 @@ class Preprocessor:
 
 
 def _numeric_stats(matrix: np.ndarray, names: list[str], rows=None) -> list[dict]:
-    """Per-column median (where gaps exist), mean and std, in float64, scanned in chunks."""
+    """Per-column median (where gaps exist), mean and std, in float64, scanned in chunks.
+
+    The sums are of (x - centre) / half_range, values in [-1, 1], so a column near 1e308 cannot
+    overflow and one like timestamps (huge values, small spread) loses no digits to cancellation.
+    """
     rows = np.arange(len(matrix)) if rows is None else np.asarray(rows)
     n, d = len(rows), matrix.shape[1]
-    total, total_sq, count = np.zeros(d), np.zeros(d), np.zeros(d)
-    for start in range(0, n, CHUNK_ROWS):
-        chunk = np.asarray(matrix[rows[start:start + CHUNK_ROWS]], dtype=np.float64)
+    low, high, count = np.full(d, np.inf), np.full(d, -np.inf), np.zeros(d)
+    for start, chunk in _row_chunks(matrix, rows):
         infinite = np.isinf(chunk)
         if infinite.any():
             r, c = np.argwhere(infinite)[0]
             raise LayerwiseError(f"column '{names[c]}' row {int(rows[start + r]) + 1} is {chunk[r, c]}; "
                                  "features must be finite (leave the cell empty for a missing value)")
-        present = ~np.isnan(chunk)
-        count += present.sum(axis=0)
-        chunk = np.where(present, chunk, 0.0)
-        total += chunk.sum(axis=0)
-        total_sq += (chunk * chunk).sum(axis=0)
-    stats = []
+        count += (~np.isnan(chunk)).sum(axis=0)
+        low, high = np.fmin(low, np.fmin.reduce(chunk, axis=0)), np.fmax(high, np.fmax.reduce(chunk, axis=0))
     for j, name in enumerate(names):
         if count[j] == 0:
             raise LayerwiseError(f"column '{name}' has no values in the training split")
+    centre, half = low / 2 + high / 2, high / 2 - low / 2  # halves first: no overflow at +-1e308
+    half[half == 0] = 1.0
+    total, total_sq = np.zeros(d), np.zeros(d)
+    for _, chunk in _row_chunks(matrix, rows):
+        scaled = np.nan_to_num((chunk - centre) / half, nan=0.0)
+        total += scaled.sum(axis=0)
+        total_sq += (scaled * scaled).sum(axis=0)
+    stats = []
+    for j, name in enumerate(names):
         has_gaps = count[j] < n
         median = float(np.nanmedian(np.asarray(matrix[rows, j], dtype=np.float64))) if has_gaps else 0.0
         # Imputed medians join the mean/std, as the network will see them.
-        filled = n - count[j]
-        mean = (total[j] + filled * median) / n
-        var = max((total_sq[j] + filled * median * median) / n - mean * mean, 0.0)
-        std = float(np.sqrt(var)) if var > 1e-24 else 1.0  # a constant column stays centred, unscaled
-        stats.append({"name": name, "mean": float(mean), "std": std, "median": median, "indicator": bool(has_gaps)})
+        filled, m = n - count[j], (median - centre[j]) / half[j]
+        mean_s = (total[j] + filled * m) / n
+        var_s = max((total_sq[j] + filled * m * m) / n - mean_s * mean_s, 0.0)
+        std = float(half[j] * np.sqrt(var_s))
+        stats.append({"name": name, "mean": float(centre[j] + half[j] * mean_s),
+                      "std": std if std > 1e-12 else 1.0,  # a constant column stays centred, unscaled
+                      "median": median, "indicator": bool(has_gaps)})
     return stats
+
+
+def _row_chunks(matrix, rows: np.ndarray):
+    """(offset, float64 chunk) over `rows` of `matrix`, CHUNK_ROWS at a time."""
+    for start in range(0, len(rows), CHUNK_ROWS):
+        yield start, np.asarray(matrix[rows[start:start + CHUNK_ROWS]], dtype=np.float64)
 
 
 def _apply_numeric(matrix: np.ndarray, stats: list[dict]) -> np.ndarray:
@@ -137,15 +153,18 @@ def _apply_numeric(matrix: np.ndarray, stats: list[dict]) -> np.ndarray:
         missing = np.isnan(chunk)
         chunk = np.where(missing, median, chunk)
         stop = start + len(chunk)
-        out[start:stop, :len(stats)] = (chunk - mean) / std
+        with np.errstate(over="ignore"):  # beyond float32's range becomes inf, which _finite reports
+            out[start:stop, :len(stats)] = (chunk - mean) / std
         out[start:stop, len(stats):] = missing[:, indicators]
     return out
 
 
-def _finite(matrix: np.ndarray, where: str) -> np.ndarray:
+def _finite(matrix: np.ndarray, where: str, names: Optional[list[str]] = None) -> np.ndarray:
     if not np.isfinite(matrix).all():
-        row = int(np.flatnonzero(~np.isfinite(matrix).all(axis=1))[0]) + 1
-        raise LayerwiseError(f"{where}: row {row} has an infinite value; features must be finite")
+        row, column = np.argwhere(~np.isfinite(matrix))[0]
+        what = f"feature '{names[column]}'" if names else f"feature {column + 1}"
+        raise LayerwiseError(f"{where}: row {row + 1}, {what} is infinite or beyond float32's range "
+                             f"(about 3.4e38 after scaling); features must be finite")
     return matrix
 
 
@@ -233,7 +252,7 @@ def _transform_table(state: dict, frame, where: str) -> np.ndarray:
             and not pd.api.types.is_bool_dtype(numeric[c])]
     if text:  # numbers that arrived as text (e.g. CSV cells with quotes): convert those columns only
         numeric = numeric.assign(**{c: convert(numeric[c]) for c in text})
-    parts = [_finite(_apply_numeric(_FrameRows(numeric), state["numeric"]), where)]
+    parts = [_finite(_apply_numeric(_FrameRows(numeric), state["numeric"]), where, numeric_names)]
     for column in state["categorical"]:
         values = frame[column["name"]]
         # get_indexer, not pd.Categorical(values, categories=...): pandas deprecates unseen values there.

@@ -44,8 +44,34 @@ def read_table(path: Path):
     if duplicates:
         raise LayerwiseError(f"{path}: duplicate column name(s) {', '.join(duplicates)}")
     frame.columns = names
+    decode_bytes_columns(frame, str(path))
     check_numeric_columns(frame, str(path))
     return frame
+
+
+def decode_bytes_columns(frame, where: str) -> None:
+    """Parquet binary columns arrive as Python bytes: UTF-8 text becomes str, anything else is an error."""
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype != object:
+            continue
+        is_bytes = values.map(lambda v: isinstance(v, (bytes, bytearray)))
+        if not is_bytes.any():
+            continue
+        try:
+            frame[column] = [v.decode("utf-8") if b else v for v, b in zip(values, is_bytes)]
+        except UnicodeDecodeError:
+            row = next(i for i, (v, b) in enumerate(zip(values, is_bytes), start=1)
+                       if b and not _is_utf8(v))
+            raise LayerwiseError(f"{where}: column '{column}' row {row} holds binary data, not UTF-8 text") from None
+
+
+def _is_utf8(value: bytes) -> bool:
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def sniff_delimiter(path: Path) -> str:
