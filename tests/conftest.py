@@ -24,13 +24,12 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 # Fixed example counts: CI runs the same cases every time (derandomize) in bounded time.
-# HYPOTHESIS_PROFILE=explore tries new random cases locally (more of them, fresh seeds).
+# HYPOTHESIS_PROFILE=explore LAYERWISE_FUZZ_SCALE=10 tries ten times as many fresh random cases.
 settings.register_profile(
     "ci", deadline=None, derandomize=True, database=None, print_blob=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                            HealthCheck.function_scoped_fixture, HealthCheck.filter_too_much])
-settings.register_profile("explore", parent=settings.get_profile("ci"), derandomize=False,
-                          max_examples=200)
+settings.register_profile("explore", parent=settings.get_profile("ci"), derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 

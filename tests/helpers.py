@@ -188,6 +188,11 @@ def mixed_table(n: int = 160, seed: int = 0):
 
 # ---- one fuzz case -----------------------------------------------------------------------------
 
+def examples(n: int) -> int:
+    """A fuzz test's fixed example count; LAYERWISE_FUZZ_SCALE=10 tries ten times as many locally."""
+    return n * int(os.environ.get("LAYERWISE_FUZZ_SCALE", "1"))
+
+
 HANG_SECONDS = 120  # a generous bound on one tiny case: beyond it the case is stuck, not slow
 
 

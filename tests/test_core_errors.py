@@ -165,3 +165,15 @@ def test_errors_reach_a_real_terminal_as_one_line(tmp_path: Path) -> None:
 
 def test_bad_flag_value_is_one_line() -> None:
     assert_user_error(run_cli(["train", "--data", "builtin:iris", "--epochs", "many"]), "--epochs")
+
+
+def test_data_without_rows_or_features_is_a_one_line_error(tmp_path: Path) -> None:
+    np.savez(tmp_path / "no_features.npz", x=np.zeros((5, 0)), y=np.arange(5))
+    assert_user_error(run_cli(["train", "--data", "no_features.npz", "--out", "run"], cwd=tmp_path),
+                      "no_features.npz", "'x' must have shape", "(5, 0)")
+    from helpers import make_mnist_dir
+
+    make_mnist_dir(tmp_path / "m", n_train=0, n_test=0)
+    assert_user_error(run_cli(["train", "--data", "mnist:m", "--out", "run"], cwd=tmp_path),
+                      "mnist:m", "train files hold no images")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m", "no_features.npz"]

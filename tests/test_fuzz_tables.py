@@ -15,7 +15,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import fuzz_cli
+from helpers import examples, fuzz_cli
 
 TRAIN = ["--epochs", "1", "--hidden", "3", "--batch-size", "0", "--val-split", "0.25", "--test-split", "0.25",
          "--out", "run", "-q"]
@@ -95,7 +95,7 @@ def csv_files(draw):
     return data, suffix, target
 
 
-@settings(max_examples=40)
+@settings(max_examples=examples(40))
 @given(case=csv_files())
 def test_fuzzed_csv_train(case) -> None:
     data, suffix, target = case
@@ -176,7 +176,7 @@ def parquet_files(draw):
     return data, draw(st.sampled_from(["y", "y", "a", "nope"]))
 
 
-@settings(max_examples=30)
+@settings(max_examples=examples(30))
 @given(case=parquet_files())
 def test_fuzzed_parquet_train(case) -> None:
     data, target = case
@@ -199,7 +199,7 @@ def prediction_tables(draw):
     return "\n".join(sep.join(r) for r in rows).encode("utf-8") + b"\n"
 
 
-@settings(max_examples=30)
+@settings(max_examples=examples(30))
 @given(data=prediction_tables(), command=st.sampled_from(["predict", "evaluate"]))
 def test_fuzzed_tables_for_predict_and_evaluate(table_run, data, command) -> None:
     with tempfile.TemporaryDirectory() as tmp:
@@ -209,7 +209,7 @@ def test_fuzzed_tables_for_predict_and_evaluate(table_run, data, command) -> Non
         fuzz_cli("table-use", [command, table_run.dir, flag, "rows.csv"], work, run_dir=table_run.dir)
 
 
-@settings(max_examples=30)
+@settings(max_examples=examples(30))
 @given(values=st.lists(CELL, min_size=0, max_size=5).map(",".join) | st.text(max_size=20))
 def test_fuzzed_values_for_predict(table_run, values: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:

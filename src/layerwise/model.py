@@ -44,6 +44,8 @@ class Architecture:
 
 def resolve_architecture(spec: NetworkSpec, input_size: int, output_size: int) -> Architecture:
     """Fill in the sizes the data decides; explicit sizes in the spec must agree with the data."""
+    if input_size < 1:
+        raise LayerwiseError(f"the data has {input_size} feature columns; a network needs at least 1 input")
     for name, given, found in (("input_size", spec.input_size, input_size),
                                ("output_size", spec.output_size, output_size)):
         if given is not None and given != found:

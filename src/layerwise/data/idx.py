@@ -75,4 +75,6 @@ def read_mnist_dir(directory: str | Path) -> tuple[np.ndarray, np.ndarray, np.nd
             raise LayerwiseError(
                 f"mnist:{directory}: {split} images {images.shape} and labels {labels.shape} do not match"
             )
+        if len(images) == 0:
+            raise LayerwiseError(f"mnist:{directory}: the {split} files hold no images")
     return parts[0], parts[1], parts[2], parts[3]

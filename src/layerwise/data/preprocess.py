@@ -83,7 +83,9 @@ class Preprocessor:
         if flat.shape[1] != width:
             raise LayerwiseError(f"{where}: expected images of shape {tuple(self.state['shape'])} "
                                  f"({width} values per row), got {flat.shape[1]} values per row")
-        return _finite(flat.astype(np.float32) / np.float32(self.state["scale"]), where)
+        with np.errstate(over="ignore"):  # beyond float32 becomes inf, which _finite reports
+            scaled = flat.astype(np.float32) / np.float32(self.state["scale"])
+        return _finite(scaled, where)
 
     def to_dict(self) -> dict[str, Any]:
         return self.state

@@ -206,8 +206,9 @@ def read_npy(path: Path, need_target: bool = True) -> Dataset:
 
 
 def _check_array_pair(x, y, path, x_name, y_name) -> None:
-    if x.ndim < 2 or len(x) == 0:
-        raise LayerwiseError(f"{path}: '{x_name}' must have shape (rows, features...), got {x.shape}")
+    if x.ndim < 2 or len(x) == 0 or 0 in x.shape[1:]:
+        raise LayerwiseError(f"{path}: '{x_name}' must have shape (rows, features...) with at least one of "
+                             f"each, got {x.shape}")
     if x.dtype.kind not in "biuf":
         raise LayerwiseError(f"{path}: '{x_name}' must be numeric, got dtype {x.dtype}")
     if y is not None:

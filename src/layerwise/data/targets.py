@@ -49,11 +49,14 @@ class TargetEncoder:
         y = np.asarray(y)
         if task == "regression":
             if y.dtype.kind not in "biuf":
-                raise LayerwiseError(f"{where}: regression needs numeric targets, got text such as {y.reshape(-1)[0]!r}")
+                example = _plain(y.reshape(-1)[0]) if y.size else None
+                raise LayerwiseError(f"{where}: regression needs numeric targets, got text such as {example!r}")
             return cls(task, None, 1 if y.ndim == 1 else y.shape[1])
         if y.ndim == 2 and y.shape[1] > 1:
             raise LayerwiseError(f"{where}: classification takes one target column, got {y.shape[1]}")
         labels = np.unique(y.reshape(-1))
+        if len(labels) == 0:
+            raise LayerwiseError(f"{where}: no rows to train on")
         if len(labels) < 2:
             raise LayerwiseError(f"{where}: only one class ({_plain(labels[0])!r}) in the training data; need at least 2")
         if task == "binary" and len(labels) != 2:
