@@ -82,13 +82,17 @@ class _NetBase(BaseEstimator):
 
         hidden = [self.hidden] if isinstance(self.hidden, numbers.Integral) else list(self.hidden)
         activation = self.activation if isinstance(self.activation, str) else list(self.activation)
+        stopping = {"enabled": self.patience is not None, "min_delta": self.min_delta}
+        if self.patience is not None:
+            stopping["patience"] = self.patience
         training = {"epochs": self.epochs, "batch_size": self.batch_size, "optimizer": self.optimizer,
                     "lr": self.lr, "weight_decay": self.weight_decay, "seed": seed, "device": self.device,
-                    "early_stopping": {"enabled": self.patience is not None, "patience": self.patience or 1,
-                                       "min_delta": self.min_delta}}
-        if getattr(self, "class_weight", None) is not None:
-            weights = self.class_weight
-            training["class_weights"] = {str(k): v for k, v in weights.items()} if isinstance(weights, dict) else weights
+                    "early_stopping": stopping}
+        weights = getattr(self, "class_weight", None)
+        if isinstance(weights, dict):  # layerwise keys class weights by the label's text
+            weights = {str(label): weight for label, weight in weights.items()}
+        if weights is not None:
+            training["class_weights"] = weights
         raw = {"task": task, "data": {"val_split": self.val_split, "test_split": 0.0},
                "network": {"hidden": hidden, "activation": activation, "dropout": self.dropout},
                "training": training}
@@ -115,16 +119,19 @@ class _NetBase(BaseEstimator):
                 sample_weight = None  # equal weights change nothing: take the unweighted path
         return X, y, sample_weight
 
-    def _train(self, X, y, sample_weight, task: str, *, keep: bool, epochs: int, val_split: float):
-        """Train on validated (X, y); `keep`: continue from the fitted network and preprocessing."""
+    def _train(self, X, y, sample_weight, task: str, *, keep: bool, partial: bool):
+        """Train on validated (X, y); `keep`: continue from the fitted network and preprocessing;
+        `partial`: one pass over all of (X, y), nothing held out."""
         from .run import model_meta, resolve_device
         from .training.session import TrainingSession
 
         config = self._run_config(task, self._seed())
-        config.data.val_split = val_split
+        if partial:
+            config.data.val_split = 0.0
+        epochs = 1 if partial else config.training.epochs
+        encoder = self.predictor_.encoder if keep else self._new_encoder(task)
         try:
-            prepared = _prepare(config, X, y, sample_weight, self.predictor_.encoder if keep else self._new_encoder(task),
-                                self.predictor_ if keep else None)
+            prepared = _prepare(config, X, y, sample_weight, encoder, self.predictor_ if keep else None)
             session = TrainingSession(config, prepared, resolve_device(config.training.device))
         except LayerwiseError as exc:
             raise EstimatorInputError(str(exc)) from None
@@ -157,9 +164,7 @@ class _NetBase(BaseEstimator):
         if len(X) == 0:
             raise EstimatorInputError("sample_weight: every weight is zero; at least one row must count")
         y, task = self._targets(y, keep, classes, partial)
-        epochs = 1 if partial else self.epochs
-        val_split = 0.0 if partial else self.val_split  # one pass over a batch: nothing held out
-        return self._train(X, y, sample_weight, task, keep=keep, epochs=epochs, val_split=val_split)
+        return self._train(X, y, sample_weight, task, keep=keep, partial=partial)
 
     # ---- predicting ----------------------------------------------------------------------------
     def _outputs(self, X) -> np.ndarray:

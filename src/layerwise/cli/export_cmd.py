@@ -17,8 +17,10 @@ def register(app: typer.Typer) -> None:
 def export_command(
     run_dir: Path = typer.Argument(..., help="A finished run directory."),
     format: str = typer.Option("onnx", "--format", "-f", help="onnx (one graph for onnxruntime) or torchscript."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="File to write (default RUN_DIR/model.onnx or model.pt)."),
-    check: bool = typer.Option(True, "--check/--no-check", help=f"Compare the file's outputs with layerwise's on {CHECK_ROWS} synthetic rows."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o",
+                                          help="File to write (default RUN_DIR/model.onnx or model.pt)."),
+    check: bool = typer.Option(True, "--check/--no-check",
+                               help=f"Compare the file's outputs with layerwise's on {CHECK_ROWS} synthetic rows."),
 ) -> None:
     """Export the network with its preprocessing: raw feature values in, probabilities or values out."""
     import json

@@ -17,7 +17,8 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind; the default answers this machine only."),
     port: int = typer.Option(8000, "--port", help="TCP port (0 = any free port)."),
     max_rows: int = typer.Option(10_000, "--max-rows", min=1, help="Most rows in one request (more: 413)."),
-    max_body_mb: float = typer.Option(10.0, "--max-body-mb", min=0.001, help="Largest request body in MiB (more: 413)."),
+    max_body_mb: float = typer.Option(10.0, "--max-body-mb", min=0.001,
+                                      help="Largest request body in MiB (more: 413)."),
     log_level: str = typer.Option("info", "--log-level", help="uvicorn log level: critical|error|warning|info|debug."),
 ) -> None:
     """Serve predictions: POST /predict, GET /model, GET /health, docs at /docs."""
