@@ -145,3 +145,11 @@ def test_cli_export_writes_checks_and_refuses_mistakes(tmp_path, iris_run):
     assert_user_error(run_cli(["export", tmp_path / "missing"]), "missing")
     assert_user_error(run_cli(["export", iris_run.dir, "-o", tmp_path / "no" / "dir" / "m.onnx"]), "does not exist")
     assert not (tmp_path / "x").exists()
+
+
+def test_missing_export_extra_is_a_one_line_hint(monkeypatch, iris_run, tmp_path):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "onnxscript" else real(name, *a))
+    assert_user_error(run_cli(["export", iris_run.dir, "-o", tmp_path / "m.onnx"]), "onnxscript", "layerwise[export]")

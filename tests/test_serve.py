@@ -222,3 +222,11 @@ def test_cli_refuses_a_missing_run_and_a_taken_port(tmp_path, table_run):
 def test_loopback_addresses():
     assert loopback("127.0.0.1") and loopback("::1") and loopback("localhost")
     assert not loopback("0.0.0.0") and not loopback("192.168.1.5") and not loopback("example.org")
+
+
+def test_missing_serve_extra_is_a_one_line_hint(monkeypatch, table_run):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "uvicorn" else real(name, *a))
+    assert_user_error(run_cli(["serve", table_run.dir]), "uvicorn", "layerwise[serve]")

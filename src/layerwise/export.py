@@ -76,6 +76,12 @@ def _require(format: str) -> None:
     missing = [m for m in ("onnx", "onnxscript", "onnxruntime") if importlib.util.find_spec(m) is None]
     if missing:
         raise LayerwiseError(f"--format onnx needs {', '.join(missing)}: pip install 'layerwise[export]'")
+    import torch
+
+    major, minor = (int(part) for part in torch.__version__.split(".")[:2])
+    if (major, minor) < (2, 6):  # the torch.export-based exporter used here
+        raise LayerwiseError(f"--format onnx needs torch >= 2.6 (this is {torch.__version__}); "
+                             "--format torchscript works with it")
 
 
 def _as_predictor(source):
