@@ -122,7 +122,7 @@ def test_regression_run_answers_values(regression_run):
         body = httpx.post(f"{served.url}/predict", json={"rows": X.tolist()}, timeout=10).json()
         np.testing.assert_allclose(body["predictions"], predictor.predict(pd.DataFrame(X, columns=columns)),
                                    rtol=1e-6)
-        assert set(body) == {"predictions"}
+        assert body["targets"] == predictor.meta["targets"]
     finally:
         served.stop()
 

@@ -2,6 +2,7 @@
 
     POST /predict   {"records": [{column: value, ...}, ...]} or {"rows": [[v1, v2, ...], ...]}
                     -> {"predictions": [...], "probabilities": [[...]], "classes": [...]}
+                       (regression: {"predictions": [...] or [[...]], "targets": [names]})
     GET  /model     task, classes, input columns (with categories), network, training config
     GET  /health    {"status": "ok"}
     GET  /docs      interactive OpenAPI docs (schema at /openapi.json)
@@ -131,7 +132,8 @@ def _response_model(predictor, Literal):
 
     if predictor.task == "regression":
         single = predictor.encoder.n_outputs == 1
-        return create_model("Prediction", predictions=(list[float] if single else list[list[float]], ...))
+        return create_model("Prediction", predictions=(list[float] if single else list[list[float]], ...),
+                            targets=(list[str], ...))
     label = Literal[tuple(predictor.encoder.classes)]
     return create_model("Prediction", predictions=(list[label], ...), probabilities=(list[list[float]], ...),
                         classes=(list[label], ...))
@@ -166,7 +168,8 @@ def _answer(predictor, key: str, outputs: np.ndarray) -> dict[str, Any]:
                                           "(the network's output overflows)"}])
     if predictor.task == "regression":
         values = outputs.astype(np.float64)
-        return {"predictions": (values[:, 0] if values.shape[1] == 1 else values).tolist()}
+        targets = [str(name) for name in predictor.meta.get("targets") or ["target"]]
+        return {"predictions": (values[:, 0] if values.shape[1] == 1 else values).tolist(), "targets": targets}
     proba = probabilities(predictor.task, outputs)
     labels = [predictor.encoder.classes[i] for i in proba.argmax(axis=1)]
     return {"predictions": labels, "probabilities": proba.tolist(), "classes": predictor.encoder.classes}
