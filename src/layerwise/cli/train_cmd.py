@@ -20,6 +20,7 @@ FLAG_KEYS = {
     "grad_clip": "training.grad_clip", "class_weights": "training.class_weights",
     "patience": "training.early_stopping.patience", "seed": "training.seed", "device": "training.device",
     "checkpoint_every": "training.checkpoint_every", "on_nan": "training.on_nan",
+    "precision": "training.precision",
 }
 
 
@@ -59,6 +60,7 @@ def train(
     seed: Optional[int] = typer.Option(None, "--seed"),
     checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", help="Also checkpoint every N steps (epoch ends always)."),
     on_nan: Optional[str] = typer.Option(None, "--on-nan", help="stop (default) | skip-batch"),
+    precision: Optional[str] = typer.Option(None, "--precision", help="fp32 (default) | bf16 autocast"),
     repeat: int = typer.Option(1, "--repeat", min=1, help="Train N copies at once (seeds seed..seed+N-1), one run directory each."),
     resume_dir: Optional[Path] = typer.Option(None, "--resume", help="Continue this run directory instead of starting a new one."),
     device: Optional[str] = typer.Option(None, "--device", help="auto|cpu|cuda|mps"),

@@ -24,12 +24,14 @@ class TrainingDiverged(LayerwiseError):
 class Trainer:
     def __init__(self, model, loss_fn, optimizer, batches, *, task: str, val=None,
                  scheduler=None, schedule_when: Optional[str] = None, grad_clip: Optional[float] = None,
-                 callbacks: tuple[Callback, ...] = (), monitor: str = "val_loss", on_nan: str = "stop"):
+                 callbacks: tuple[Callback, ...] = (), monitor: str = "val_loss", on_nan: str = "stop",
+                 precision: str = "fp32"):
         self.model, self.loss_fn, self.optimizer, self.batches = model, loss_fn, optimizer, batches
         self.task, self.val = task, val  # val: (X, y) tensors on the device, or None
         self.scheduler, self.schedule_when, self.grad_clip = scheduler, schedule_when, grad_clip
         self.callbacks = list(callbacks)
         self.monitor, self.on_nan = monitor, on_nan  # on_nan: "stop" | "skip-batch"
+        self.autocast = precision == "bf16"  # bf16 autocast of the forward pass (weights stay fp32)
         self.stop_training = False
         self.interrupt_requested = False  # set by a SIGINT handler; honoured between steps
         self.history: list[dict[str, Any]] = []
@@ -48,7 +50,14 @@ class Trainer:
     # ---- the seam ------------------------------------------------------------------------------
     def train_step(self, x, y, weights=None):
         """One optimizer step on a batch; returns the batch loss as a device tensor (no sync)."""
-        outputs = self.model(x)
+        if self.autocast:
+            import torch
+
+            with torch.autocast(x.device.type, dtype=torch.bfloat16):
+                outputs = self.model(x)
+            outputs = outputs.float()
+        else:
+            outputs = self.model(x)
         loss = self.loss_fn(outputs, y) if weights is None else weighted_loss(self.loss_fn, outputs, y, weights)
         if self.on_nan == "skip-batch" and not bool(loss.isfinite()):  # a host sync: opt-in only
             self.skipped += 1

@@ -47,6 +47,7 @@ class TrainingSession:
         self.trainer = Trainer(self.model, self.loss_fn, self.optimizer, self.batches, task=prepared.task,
                                val=self.val, scheduler=self.scheduler, schedule_when=self.schedule_when,
                                grad_clip=spec.grad_clip, monitor=monitor, on_nan=spec.on_nan,
+                               precision=spec.precision,
                                callbacks=[self.early_stopping])
         self.start = (1, 0)  # (epoch, step) to start from; moved by `restore`
 
