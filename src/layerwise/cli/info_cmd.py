@@ -10,6 +10,17 @@ import typer
 def register(app: typer.Typer) -> None:
     app.command("summary")(summary)
     app.command("datasets")(datasets)
+    app.command("download")(download)
+
+
+def download(
+    name: str = typer.Argument(..., help="mnist or fashion-mnist"),
+    directory: Path = typer.Argument(..., help="Folder for the four IDX files (then use --data mnist:DIR)."),
+) -> None:
+    """Fetch MNIST or Fashion-MNIST IDX files (needs a network; training itself never downloads)."""
+    from ..data.download import download as fetch
+
+    print(f"ready: --data mnist:{fetch(name, directory)}")
 
 
 def summary(target: Path = typer.Argument(..., help="A config YAML or a run directory.")) -> None:
