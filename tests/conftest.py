@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 from helpers import FUZZ_OUTCOMES, mixed_table
 
@@ -25,11 +25,15 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 # Fixed example counts: CI runs the same cases every time (derandomize) in bounded time.
 # HYPOTHESIS_PROFILE=explore LAYERWISE_FUZZ_SCALE=10 tries ten times as many fresh random cases.
+# No shrinking in CI: a failing case is printed as found, in seconds, instead of minutes of
+# shrinking (the explore profile shrinks).
 settings.register_profile(
     "ci", deadline=None, derandomize=True, database=None, print_blob=True,
+    phases=(Phase.explicit, Phase.reuse, Phase.generate),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                            HealthCheck.function_scoped_fixture, HealthCheck.filter_too_much])
-settings.register_profile("explore", parent=settings.get_profile("ci"), derandomize=False)
+settings.register_profile("explore", parent=settings.get_profile("ci"), derandomize=False,
+                          phases=tuple(Phase))
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 

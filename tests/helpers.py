@@ -38,7 +38,7 @@ def run_cli(args: Iterable, cwd: Optional[Path] = None) -> CliResult:
     A LayerwiseError becomes exit 2 inside `main`; any other exception is a bug and propagates,
     so the calling test fails with the real traceback.
     """
-    from layerwise.cli.main import app, main
+    from layerwise.cli.main import main
 
     out, err = io.StringIO(), io.StringIO()
     code = 0
@@ -47,17 +47,7 @@ def run_cli(args: Iterable, cwd: Optional[Path] = None) -> CliResult:
             main([str(a) for a in args])
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        finally:
-            _dedupe_commands(app)
     return CliResult(code, out.getvalue(), err.getvalue())
-
-
-def _dedupe_commands(app) -> None:
-    # main() registers every command again on each call (see test_core_cli.py's xfail); without
-    # this, hundreds of in-process calls make each call slower than the last.
-    seen: set = set()
-    app.registered_commands[:] = [c for c in app.registered_commands
-                                  if not (c.name in seen or seen.add(c.name))]
 
 
 @contextlib.contextmanager

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import assert_not_complete, assert_user_error, files_under, run_cli, run_subprocess
+from helpers import CliResult, assert_not_complete, assert_user_error, files_under, run_cli, run_subprocess
 
 GOOD = "a,b,y\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n2,1,0\n4,3,1\n6,5,0\n8,7,1\n"
 
@@ -52,6 +52,9 @@ TRAIN_CASES = {
                            ["c.yaml", "unknown key 'trainig'"]),
     "unknown nested key": ({}, ["--data", "builtin:iris", "--set", "network.hiden=[3]"], ["unknown key 'network.hiden'"]),
     "bad YAML": ({"c.yaml": "data: {source: [\n"}, ["c.yaml"], ["c.yaml", "not valid YAML"]),
+    "YAML nested too deeply": ({"c.yaml": "data: " + "[" * 3000 + "]" * 3000}, ["c.yaml"], ["c.yaml", "nested too deeply"]),
+    "seed beyond sklearn's range": ({}, ["--data", "builtin:iris", "--seed", str(2 ** 32)], ["training.seed", "less than 4294967296"]),
+    "negative seed": ({}, ["--data", "builtin:iris", "--seed", "-1"], ["training.seed", "greater than or equal to 0"]),
     "YAML not a mapping": ({"c.yaml": "- 1\n- 2\n"}, ["c.yaml"], ["c.yaml", "mapping"]),
     "config not found": ({}, ["nope.yaml"], ["nope.yaml", "not found"]),
     "--set without =": ({}, ["--data", "builtin:iris", "--set", "training.lr"], ["--set", "key=value"]),
@@ -177,3 +180,17 @@ def test_data_without_rows_or_features_is_a_one_line_error(tmp_path: Path) -> No
     assert_user_error(run_cli(["train", "--data", "mnist:m", "--out", "run"], cwd=tmp_path),
                       "mnist:m", "train files hold no images")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m", "no_features.npz"]
+
+
+def test_a_network_too_big_to_allocate_is_a_one_line_error(tmp_path: Path) -> None:
+    """4 -> 10^9 -> 3 needs ~20 GB; under a 6 GiB address-space limit torch's allocator fails."""
+    import subprocess
+    import sys
+
+    limit = "import resource; resource.setrlimit(resource.RLIMIT_AS, (6 * 2**30, 6 * 2**30))"
+    done = subprocess.run([sys.executable, "-c", f"{limit}\nfrom layerwise.cli.main import main\n"
+                           "main(['train', '--data', 'builtin:iris', '--hidden', '1000000000', '--out', 'run'])"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert_user_error(CliResult(done.returncode, done.stdout, done.stderr),
+                      "layer 1 (4 -> 1000000000 neurons) needs 20.0 GB", "more than this machine can allocate")
+    assert not (tmp_path / "run").exists()

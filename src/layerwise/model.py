@@ -72,17 +72,28 @@ def build_model(arch: Architecture):
         layers["flatten"] = nn.Flatten()
     sizes = arch.sizes
     for i, activation in enumerate(arch.activations, start=1):
-        layers[f"fc{i}"] = nn.Linear(sizes[i - 1], sizes[i], bias=arch.bias)
+        layers[f"fc{i}"] = _linear(sizes[i - 1], sizes[i], arch.bias, i)
         if arch.batch_norm:
             layers[f"bn{i}"] = nn.BatchNorm1d(sizes[i])
         layers[f"act{i}"] = torch_activation(activation)
         if arch.dropout > 0:
             layers[f"drop{i}"] = nn.Dropout(arch.dropout)
     last = len(sizes) - 1
-    layers[f"fc{last}"] = nn.Linear(sizes[-2], sizes[-1], bias=arch.bias)
+    layers[f"fc{last}"] = _linear(sizes[-2], sizes[-1], arch.bias, last)
     if arch.output_activation != "identity":
         layers[f"act{last}"] = torch_activation(arch.output_activation)
     return nn.Sequential(layers)
+
+
+def _linear(n_in: int, n_out: int, bias: bool, index: int):
+    from torch import nn
+
+    try:
+        return nn.Linear(n_in, n_out, bias=bias)
+    except (RuntimeError, MemoryError):  # torch's allocator raises RuntimeError when memory runs out
+        gigabytes = 4 * n_out * (n_in + 1) / 1e9
+        raise LayerwiseError(f"layer {index} ({n_in} -> {n_out} neurons) needs {gigabytes:,.1f} GB of float32 "
+                             "weights, more than this machine can allocate") from None
 
 
 def linear_layers(model) -> list:

@@ -116,7 +116,8 @@ class TrainingSpec(_Strict):
     shuffle: bool = True
     checkpoint_every: int = Field(0, ge=0)  # also checkpoint every N steps (0: at epoch ends only)
     on_nan: Literal["stop", "skip-batch"] = "stop"  # a non-finite loss stops the run, or skips the batch
-    seed: int = 0
+    precision: Literal["fp32", "bf16"] = "fp32"  # bf16: autocast the forward pass (CPUs with AVX512-BF16, GPUs)
+    seed: int = Field(0, ge=0, lt=2 ** 32)  # scikit-learn's splits take seeds in [0, 2**32)
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
 
     @field_validator("early_stopping", mode="before")
@@ -188,6 +189,8 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise LayerwiseError(f"{path}: not valid YAML ({first})") from None
+    except RecursionError:  # PyYAML recurses once per nesting level
+        raise LayerwiseError(f"{path}: YAML nested too deeply to read") from None
     if raw is None:
         return {}
     if not isinstance(raw, dict):
