@@ -70,7 +70,7 @@ CONFIG = st.fixed_dictionaries({"data": DATA, "training": TRAINING}, optional={
     "task": pick(["auto", "multiclass", "binary", "regression"], TYPO_NAMES),
     "loss": pick(["auto", "cross_entropy", "bce", "mse", "l1", "huber"], TYPO_NAMES),
     "name": st.sampled_from(["x", "../escape", "/abs", "a/b", ""]),
-    "extra": pick([None], [{"trainig": {"epochs": 1}}, {"extra": 1}]),
+    "extra": pick([None], [{"trainig": {"epochs": 1}}, {"extra": 1}], odd=False),
 }).map(lambda c: {**{k: v for k, v in c.items() if k != "extra"}, **(c.get("extra") or {})})
 GARBAGE_BYTES = ([b"", b"\n", b"data: [", b"- 1\n- 2\n", b"\xff\xfe\x00d\x00", b"data: {source: builtin:iris}\n\tx: 1",
                            b"a: &a [*a]", b"!!python/object/apply:os.system ['echo hi']", b"data: !!binary AAAA",
