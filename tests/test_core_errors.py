@@ -122,6 +122,12 @@ USE_CASES = {
     "evaluate with unseen labels": (["evaluate", "{run}", "--data", "other_labels.csv"],
                                     ["other_labels.csv", "row 1 has label 'green'", "never saw", "raw, ripe"]),
     "evaluate text in numbers": (["evaluate", "{run}", "--data", "text.csv"], ["text.csv", "column 'size' row 2", "'n/a?' is not a number"]),
+    "output into a missing folder": (["predict", "{run}", "--input", "rows.csv", "--output", "nowhere/p.csv"],
+                                     ["--output nowhere/p.csv", "cannot write", "No such file or directory"]),
+    "output onto a folder": (["predict", "{run}", "--input", "rows.csv", "--output", "failed_run"],
+                             ["--output failed_run", "cannot write"]),
+    "eval.json cannot be written": (["evaluate", "blocked_run", "--data", "fruit.csv"],
+                                    ["blocked_run/eval.json", "cannot write"]),
     "summary of nothing": (["summary", "nowhere.yaml"], ["nowhere.yaml", "no such config file or run directory"]),
 }
 
@@ -134,14 +140,17 @@ def use_dir(tmp_path_factory, table_run, table_csv):
 
     base = tmp_path_factory.mktemp("use")
     frame = pd.read_csv(table_csv)
+    frame.to_csv(base / "fruit.csv", index=False)
     frame.drop(columns=["label"]).to_csv(base / "rows.csv", index=False)
     frame.drop(columns=["label", "weight"]).to_csv(base / "no_weight.csv", index=False)
     frame.assign(label="green").to_csv(base / "other_labels.csv", index=False)
     frame.astype({"size": object}).assign(size=["n/a?" if i == 1 else v for i, v in enumerate(frame["size"])]) \
         .to_csv(base / "text.csv", index=False)
     np.savez(base / "wide.npz", x=np.zeros((2, 5)))
-    for name in ("failed_run", "corrupt_run"):
+    for name in ("failed_run", "corrupt_run", "blocked_run"):
         shutil.copytree(table_run.dir, base / name)
+    (base / "blocked_run" / "eval.json").unlink(missing_ok=True)
+    (base / "blocked_run" / "eval.json").mkdir()  # evaluate cannot write its result there
     (base / "failed_run" / "status.json").write_text(json.dumps({"state": "failed", "reason": "x"}))
     (base / "corrupt_run" / "model.json").write_text("{not json")
     return base

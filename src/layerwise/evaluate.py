@@ -44,7 +44,10 @@ def evaluate_run(run_dir: str | Path, source: str) -> dict[str, Any]:
     n_classes = len(predictor.encoder.classes) if predictor.encoder.classes else None
     result = {"data": source, "split": split, "task": predictor.task, "classes": predictor.encoder.classes,
               "metrics": task_metrics(predictor.task, truth, outputs, n_classes)}
-    artifacts.write_json(run_dir / "eval.json", result)
+    try:
+        artifacts.write_json(run_dir / "eval.json", result)
+    except OSError as exc:
+        raise LayerwiseError(f"{run_dir / 'eval.json'}: cannot write the results ({exc.strerror})") from None
     return result
 
 

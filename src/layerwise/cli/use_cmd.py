@@ -54,5 +54,8 @@ def predict(
         return
     from ..artifacts import atomic_write_text
 
-    atomic_write_text(output, frame.to_csv(index=False))
+    try:
+        atomic_write_text(output, frame.to_csv(index=False))
+    except OSError as exc:
+        raise LayerwiseError(f"--output {output}: cannot write the predictions ({exc.strerror})") from None
     print(f"wrote {len(frame)} predictions to {output}")
