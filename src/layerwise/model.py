@@ -8,6 +8,7 @@ the NumPy explain engine.
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -63,37 +64,66 @@ def resolve_architecture(spec: NetworkSpec, input_size: int, output_size: int) -
     )
 
 
-def build_model(arch: Architecture):
-    """An `nn.Sequential` of named layers: fc1, bn1, act1, drop1, ..., fcL[, actL]."""
+def build_model(arch: Architecture, device=None):
+    """An `nn.Sequential` of named layers: fc1, bn1, act1, drop1, ..., fcL[, actL].
+
+    device="meta" builds the structure without allocating weights (what `summary` needs)."""
     from torch import nn
 
+    if str(device) != "meta":
+        check_fits_in_memory(arch)
     layers: "OrderedDict[str, nn.Module]" = OrderedDict()
     if arch.flatten:
         layers["flatten"] = nn.Flatten()
     sizes = arch.sizes
     for i, activation in enumerate(arch.activations, start=1):
-        layers[f"fc{i}"] = _linear(sizes[i - 1], sizes[i], arch.bias, i)
+        layers[f"fc{i}"] = _linear(sizes[i - 1], sizes[i], arch.bias, i, device)
         if arch.batch_norm:
-            layers[f"bn{i}"] = nn.BatchNorm1d(sizes[i])
+            layers[f"bn{i}"] = nn.BatchNorm1d(sizes[i], device=device)
         layers[f"act{i}"] = torch_activation(activation)
         if arch.dropout > 0:
             layers[f"drop{i}"] = nn.Dropout(arch.dropout)
     last = len(sizes) - 1
-    layers[f"fc{last}"] = _linear(sizes[-2], sizes[-1], arch.bias, last)
+    layers[f"fc{last}"] = _linear(sizes[-2], sizes[-1], arch.bias, last, device)
     if arch.output_activation != "identity":
         layers[f"act{last}"] = torch_activation(arch.output_activation)
     return nn.Sequential(layers)
 
 
-def _linear(n_in: int, n_out: int, bias: bool, index: int):
+def _linear(n_in: int, n_out: int, bias: bool, index: int, device=None):
     from torch import nn
 
     try:
-        return nn.Linear(n_in, n_out, bias=bias)
+        return nn.Linear(n_in, n_out, bias=bias, device=device)
     except (RuntimeError, MemoryError):  # torch's allocator raises RuntimeError when memory runs out
         gigabytes = 4 * n_out * (n_in + 1) / 1e9
         raise LayerwiseError(f"layer {index} ({n_in} -> {n_out} neurons) needs {gigabytes:,.1f} GB of float32 "
                              "weights, more than this machine can allocate") from None
+
+
+def check_fits_in_memory(arch: Architecture) -> None:
+    """Refuse a network whose weights and gradients alone exceed the machine's memory: with
+    overcommit, allocating it may succeed and the process is killed later instead."""
+    sizes = arch.sizes
+    weights = sum(n_out * (n_in + 1) for n_in, n_out in zip(sizes, sizes[1:]))
+    needed, memory = 2 * 4 * weights, _physical_memory_bytes()  # float32 weights + gradients
+    if needed > memory:
+        raise LayerwiseError(f"network {'-'.join(map(str, sizes))} has {weights:,} parameters: its weights and "
+                             f"gradients need {_bytes(needed)}, more than this machine's {_bytes(memory)} of memory")
+
+
+def _bytes(count: float) -> str:
+    for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6)):
+        if count >= size:
+            return f"{count / size:,.1f} {unit}"
+    return f"{count:,.0f} bytes"
+
+
+def _physical_memory_bytes() -> float:
+    try:
+        return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):  # not POSIX: let the allocator decide
+        return float("inf")
 
 
 def linear_layers(model) -> list:

@@ -14,9 +14,11 @@ def summarise_network(target: str | Path) -> tuple[str, list[tuple[str, str, int
     if target.is_dir():
         from .predictor import load
 
+        if not (target / "model.json").is_file():
+            raise LayerwiseError(f"{target}: not a run directory (no model.json); give a run directory or a config file")
         model = load(target).module
     elif target.is_file():
-        model = build_model(_architecture_from_config(target))
+        model = build_model(_architecture_from_config(target), device="meta")  # shapes only, no memory
     else:
         raise LayerwiseError(f"{target}: no such config file or run directory")
     return str(model), parameter_rows(model)
