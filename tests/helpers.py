@@ -63,9 +63,10 @@ def _chdir(path: Optional[Path]):
         os.chdir(before)
 
 
-def run_subprocess(args: Iterable, cwd: Optional[Path] = None, timeout: float = 120) -> CliResult:
+def run_subprocess(args: Iterable, cwd: Optional[Path] = None, timeout: float = 120,
+                   env: Optional[dict] = None) -> CliResult:
     """`python -m layerwise ARGS` as the user runs it (warnings and all reach stderr)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}, **(env or {})}
     done = subprocess.run([sys.executable, "-m", "layerwise", *map(str, args)], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout)
     return CliResult(done.returncode, done.stdout, done.stderr)
