@@ -128,7 +128,7 @@ def run_here(peer: str, w: Workload, data: Data, device: str, timed: int) -> dic
 
 def run_isolated(peer: str, w: Workload, files: tuple[Path, Path] | None, device: str,
                  timed: int, scratch: Path) -> dict:
-    """Run the peer in a fresh `python -m benchmarks.runner` and read back its row."""
+    """Run the peer in a fresh `python -m benchmarks.worker` and read back its row."""
     result = scratch / f"{w.name}-{peer}.json"
     command = [sys.executable, "-m", "benchmarks.worker", "--peer", peer, "--device", device,
                "--timed", str(timed), "--workload", json.dumps(dataclasses.asdict(w)),
