@@ -69,9 +69,6 @@ def test_accepted_inputs_print_nothing_to_stderr(tmp_path: Path, args: list) -> 
     assert done.code == 0 and done.err == "", done.err
 
 
-@pytest.mark.xfail(strict=True, reason="predictor.py probabilities(): 1 / (1 + np.exp(-x)) overflows for logits "
-                                       "below about -709 and numpy prints a RuntimeWarning on the user's terminal "
-                                       "(`predict RUN --values` with extreme values did)")
 def test_binary_probabilities_of_extreme_logits_are_exact_and_silent() -> None:
     import warnings
 

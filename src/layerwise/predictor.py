@@ -76,7 +76,10 @@ class Predictor:
 
 def probabilities(task: str, outputs: np.ndarray) -> np.ndarray:
     if task == "binary":
-        positive = 1.0 / (1.0 + np.exp(-outputs.reshape(-1).astype(np.float64)))
+        logits = outputs.reshape(-1).astype(np.float64)
+        # the two-sided form never exponentiates a large positive number: no overflow, no warning
+        exp_neg = np.exp(-np.abs(logits))
+        positive = np.where(logits >= 0, 1.0 / (1.0 + exp_neg), exp_neg / (1.0 + exp_neg))
         return np.stack([1.0 - positive, positive], axis=1)
     shifted = outputs.astype(np.float64) - outputs.max(axis=1, keepdims=True)
     exp = np.exp(shifted)

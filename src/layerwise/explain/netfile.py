@@ -52,7 +52,13 @@ def _read_yaml(path: Path) -> dict:
     import yaml
 
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as error:
+        raise LayerwiseError(f"{path}: not UTF-8 text (byte {error.start})") from None
+    except RecursionError:  # PyYAML recurses once per nesting level
+        raise LayerwiseError(f"{path}: YAML nested too deeply to read") from None
+    except OSError as error:
+        raise LayerwiseError(f"{path}: cannot read ({error.strerror or error})") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark else ""
@@ -143,7 +149,11 @@ def _assemble(data: dict, sizes: list[int], activations: list[str], where: str) 
         raise LayerwiseError(f"{where}: biases given but bias: false")
     _check_count(weights, "weights", "matrix", sizes, where)
     _check_count(biases, "biases", "vector", sizes, where)
-    rng = np.random.default_rng(data.get("seed", 0))
+    parameters = sum(a * b for a, b in zip(sizes, sizes[1:]))
+    if parameters > MAX_PARAMETERS:  # refuse before allocating: explain works small nets by hand
+        raise LayerwiseError(f"{where}: network too large to explain ({parameters:,} weights); explain prints every "
+                             f"neuron of small networks (see --max-neurons)")
+    rng = np.random.default_rng(_seed(data.get("seed", 0), where))
     layers = []
     for i, activation in enumerate(activations):
         shape = (sizes[i + 1], sizes[i])
@@ -155,6 +165,15 @@ def _assemble(data: dict, sizes: list[int], activations: list[str], where: str) 
             bias = np.zeros(shape[0]) if weights is not None else _uniform(rng, (shape[0],), sizes[i])
         layers.append(DenseLayer(weight, bias, activation))
     return DenseNet(layers, source=where)
+
+
+MAX_PARAMETERS = 10_000_000
+
+
+def _seed(value, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise LayerwiseError(f"{where}: seed must be a non-negative integer; got {value!r}")
+    return value
 
 
 def _uniform(rng: np.random.Generator, shape: tuple, fan_in: int) -> np.ndarray:

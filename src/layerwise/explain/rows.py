@@ -45,7 +45,12 @@ def source_row(net: DenseNet, source: str, row: int) -> tuple[np.ndarray, object
     """--input-row N --data SOURCE: (network input, the row's raw target or None, note)."""
     from ..data import load_source
 
-    data = load_source(source, need_target=False)
+    targets = None
+    if net.run_dir is not None:  # drop the run's target column(s), so they are not read as features
+        from .rundir import read_model_json
+
+        targets = read_model_json(net.run_dir).get("targets") or None
+    data = load_source(source, targets, need_target=False)
     if not 0 <= row < len(data.X):
         raise LayerwiseError(f"--input-row {row} is outside {source}: it has rows 0…{len(data.X) - 1}")
     features = data.X.iloc[row].to_numpy(dtype=object) if hasattr(data.X, "iloc") else np.asarray(data.X[row])
