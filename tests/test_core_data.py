@@ -228,3 +228,13 @@ def test_values_beyond_float32_at_predict_time_are_a_one_line_error() -> None:
     array = Preprocessor.fit(np.array([[1.0], [2.0]]), "array")
     with pytest.raises(LayerwiseError, match=r"row 1, feature 'x0' is infinite"):
         array.transform(np.array([[np.inf]]))
+
+
+def test_the_largest_seed_splits_like_any_other() -> None:
+    from layerwise.data.split import split_indices
+
+    labels = np.repeat([0, 1, 2], 20)
+    for seed in (0, 2 ** 32 - 1, 2 ** 32):  # the validation split uses seed + 1
+        kept, held = split_indices(np.arange(60), 0.25, seed, labels)
+        assert len(held) == 15 and np.bincount(labels[held]).tolist() == [5, 5, 5]  # stratified
+        assert sorted([*kept, *held]) == list(range(60))

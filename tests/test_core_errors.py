@@ -54,6 +54,8 @@ TRAIN_CASES = {
     "bad YAML": ({"c.yaml": "data: {source: [\n"}, ["c.yaml"], ["c.yaml", "not valid YAML"]),
     "YAML nested too deeply": ({"c.yaml": "data: " + "[" * 3000 + "]" * 3000}, ["c.yaml"], ["c.yaml", "nested too deeply"]),
     "seed beyond sklearn's range": ({}, ["--data", "builtin:iris", "--seed", str(2 ** 32)], ["training.seed", "less than 4294967296"]),
+    "split seed beyond sklearn's range": ({}, ["--data", "builtin:iris", "--set", f"data.split_seed={2 ** 32}"],
+                                          ["data.split_seed", "less than 4294967296"]),
     "negative seed": ({}, ["--data", "builtin:iris", "--seed", "-1"], ["training.seed", "greater than or equal to 0"]),
     "YAML not a mapping": ({"c.yaml": "- 1\n- 2\n"}, ["c.yaml"], ["c.yaml", "mapping"]),
     "config not found": ({}, ["nope.yaml"], ["nope.yaml", "not found"]),

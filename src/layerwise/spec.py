@@ -33,7 +33,7 @@ class DataSpec(_Strict):
     test_split: float = Field(0.2, ge=0.0, lt=1.0)  # used only when the source has no test part
     val: Optional[str] = None  # explicit validation source (overrides val_split)
     test: Optional[str] = None  # explicit test source (overrides test_split)
-    split_seed: Optional[int] = None  # seed of the val/test splits (default: training.seed)
+    split_seed: Optional[int] = Field(None, ge=0, lt=2 ** 32)  # seed of the val/test splits (default: training.seed)
     standardize: bool = True  # scale numeric columns to mean 0, std 1 (off: raw values, as seeds 3-4)
 
     @field_validator("target", mode="before")

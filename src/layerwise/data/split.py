@@ -24,5 +24,6 @@ def split_indices(indices: np.ndarray, fraction: float, seed: int,
         # Stratifying needs 2+ rows per class and room for every class on both sides.
         if counts.min() < 2 or held < len(counts) or len(indices) - held < len(counts):
             stratify = None
-    kept, held_out = train_test_split(indices, test_size=fraction, random_state=seed, stratify=stratify)
+    # scikit-learn takes seeds in [0, 2**32); callers derive seeds (seed + 1) that may step past it
+    kept, held_out = train_test_split(indices, test_size=fraction, random_state=seed % 2 ** 32, stratify=stratify)
     return np.sort(kept), np.sort(held_out)
