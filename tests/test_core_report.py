@@ -75,3 +75,14 @@ def test_report_renders_in_headless_chromium(iris_run, tmp_path: Path) -> None:
     # nothing overflows the 960 px column sideways (a too-wide table or image would)
     ink = np.flatnonzero((pixels.min(axis=2) < 0.9).any(axis=0))
     assert ink.max() - ink.min() < 1010
+
+
+def test_labels_the_font_cannot_draw_make_no_warnings() -> None:
+    import warnings
+
+    from layerwise.report import confusion_png
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        png = confusion_png([[1, 0], [0, 1]], ["\x02ctrl", "🍎"], "labels")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"

@@ -22,8 +22,12 @@ def _pyplot():
 
 
 def _png_bytes(fig) -> bytes:
+    import warnings
+
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    with warnings.catch_warnings():  # labels in scripts the font lacks draw as boxes; no stderr noise
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font", category=UserWarning)
+        fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     _pyplot().close(fig)
     return buffer.getvalue()
 
@@ -58,7 +62,7 @@ def confusion_png(matrix: list[list[int]], classes: list, title: str) -> bytes:
     fig, ax = plt.subplots(figsize=(size, size))
     image = ax.imshow(matrix, cmap="Blues")
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
-    labels = [str(c) for c in classes]
+    labels = ["".join(ch if ch.isprintable() else "?" for ch in str(c)) for c in classes]  # no control characters
     slanted = n > 6 and max(map(len, labels)) > 2  # short labels ("0".."9") fit upright
     ax.set_xticks(range(n), labels, rotation=45 if slanted else 0, ha="right" if slanted else "center")
     ax.set_yticks(range(n), labels)
