@@ -44,7 +44,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
                              "long for other processes to leave the CPUs (default 0: don't)")
     parser.add_argument("--retry-shared", type=int, default=0, metavar="N",
                         help="re-measure a row up to N times while other processes took over "
-                             f"{RETRY_SHARE:.0%} of the CPUs; keep the least disturbed attempt")
+                             f"{RETRY_SHARE * 100:.0f}%% of the CPUs; keep the least disturbed attempt")
     parser.add_argument("--out", type=Path, default=Path("bench-results"),
                         help="folder for the JSON results")
     args = parser.parse_args(argv)
@@ -96,15 +96,28 @@ def _least_shared_row(args, peer: str, w: Workload, files, timed: int, scratch: 
     return row
 
 
+def _floor_attempts(args, w: Workload) -> list[dict]:
+    """Measure the floor, again while others disturbed it (--retry-shared). The floor is what the
+    machine can do, so the caller keeps the fastest attempt: a shared core only slows one."""
+    attempts = []
+    for _ in range(1 + args.retry_shared):
+        wait_for_quiet(args.wait_quiet)
+        watch = CpuWatch()
+        attempts.append(machine_floor.measure(w, args.device))
+        attempts[-1]["others_cpu"] = watch.others_share()
+        if attempts[-1]["others_cpu"] <= RETRY_SHARE:
+            break
+    return attempts
+
+
 def run_workload(args, w: Workload, command: str, info: dict) -> dict:
     timed = args.epochs or (1 if args.smoke else DEFAULT_TIMED[w.name])
     w = smoke(w) if args.smoke else w
-    wait_for_quiet(args.wait_quiet)
-    watch = CpuWatch()
-    measured_floor = machine_floor.measure(w, args.device)
-    measured_floor["others_cpu"] = watch.others_share()
+    floors = _floor_attempts(args, w)
     with tempfile.TemporaryDirectory(prefix=f"bench-{w.name}-") as scratch:
         rows = _rows(args, w, timed, Path(scratch))
+    floors += _floor_attempts(args, w)  # again after the peers: others may have left by now
+    measured_floor = {**min(floors, key=lambda f: f["seconds"]), "attempts": len(floors)}
     reference = report.add_ratios(w, rows, measured_floor)
     print(f"\n## {w.name}: {w.title}{' (smoke)' if args.smoke else ''}, device {args.device}")
     print(report.machine_line(info))

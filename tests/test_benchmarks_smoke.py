@@ -55,3 +55,10 @@ def test_cuda_request_without_cuda_skips_with_a_message(tmp_path, capsys):
     assert peers.main(["--device", "cuda", "--out", str(tmp_path)]) == []
     assert "CUDA is not available" in capsys.readouterr().out
     assert not list(tmp_path.iterdir())
+
+
+def test_help_renders(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        peers.main(["--help"])
+    assert exit_info.value.code == 0
+    assert "--retry-shared" in capsys.readouterr().out
