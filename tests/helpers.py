@@ -218,6 +218,11 @@ def fuzz_cli(suite: str, args: list, workdir: Path, run_dir: Optional[Path] = No
         result = run_cli(args, cwd=workdir)
     command = str(args[0])
     record_fuzz(suite, command, result.code)
+    if os.environ.get("LAYERWISE_FUZZ_LOG"):  # one JSON line per case, to compare two runs
+        with open(os.environ["LAYERWISE_FUZZ_LOG"], "a", encoding="utf-8") as log:
+            data = sorted((p.name, p.stat().st_size) for p in workdir.iterdir() if p.is_file())
+            log.write(json.dumps({"suite": suite, "args": [str(a) for a in args], "files": data,
+                                  "code": result.code, "error": result.err.strip()[-300:]}) + "\n")
     assert "Traceback" not in result.out + result.err, result.err[-3000:]
     assert result.code in (0, 2), f"exit {result.code}: {result.err[-3000:]}"
     if result.code == 2:
