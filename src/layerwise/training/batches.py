@@ -18,6 +18,7 @@ class ResidentBatches:
         import torch
 
         self.X, self.y = X, y  # (N, ...) features and (N, ...) targets, on the training device
+        self.all_rows = indices is None  # train on every row: the permutation is the order itself
         self.weights = weights  # optional (N,) per-row loss weights (scikit-learn's sample_weight)
         self.indices = indices if indices is not None else torch.arange(len(X), device=X.device)
         self.batch_size = batch_size if batch_size > 0 else len(self.indices)  # 0 = full batch
@@ -47,16 +48,24 @@ class ResidentBatches:
         if self.shuffle:
             generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
             permutation = torch.randperm(len(self.indices), generator=generator).to(self.indices.device)
-            order = self.indices[permutation]
+            order = permutation if self.all_rows else self.indices[permutation]
         else:
             order = self.indices
+        if self.world_size == 1:
+            return order
         return order[self.rank:self.rows * self.world_size:self.world_size]
 
     def epoch(self, epoch: int, start_step: int = 0) -> Iterator[tuple]:
         """(x, y) or (x, y, weights) for each step of `epoch`, from `start_step` (for resume)."""
+        tensors = (self.X, self.y) if self.weights is None else (self.X, self.y, self.weights)
+        if self.world_size == 1 and self.batch_size >= self.rows:
+            # Full batch: one step over every training row, whose loss does not depend on the
+            # order, so no permutation and (when training on all rows) no gather at all.
+            if start_step == 0:
+                yield tensors if self.all_rows else tuple(t.index_select(0, self.indices) for t in tensors)
+            return
         order = self.order(epoch)
         whole = not self.shuffle and self.world_size == 1 and len(order) == len(self.X)
-        tensors = (self.X, self.y) if self.weights is None else (self.X, self.y, self.weights)
         for start in range(start_step * self.batch_size, len(order), self.batch_size):
             if whole:  # in-order over all rows: plain slices, no gather at all
                 yield tuple(t[start:start + self.batch_size] for t in tensors)

@@ -42,11 +42,20 @@ class EarlyStopping(Callback):
             return
         if self.best is None or self.sign * (value - self.best) < -self.min_delta:
             self.best, self.best_epoch, self.wait = value, epoch, 0
-            self.best_state = {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
+            self._keep_best(trainer.model)
         else:
             self.wait += 1
             if self.enabled and self.wait >= self.patience:
                 trainer.stop_training = True
+
+    def _keep_best(self, model) -> None:
+        live = model.state_dict()
+        if self.best_state is None or self.best_state.keys() != live.keys():
+            self.best_state = {k: v.detach().clone() for k, v in live.items()}
+        else:  # one fused copy into the tensors kept from last time (tiny nets improve every epoch)
+            import torch
+
+            torch._foreach_copy_([self.best_state[k] for k in live], [v.detach() for v in live.values()])
 
     def on_train_end(self, trainer, logs):
         if self.best_state is not None:

@@ -79,7 +79,8 @@ class Trainer:
         the end, where the batch losses (kept on the device) become the epoch's mean loss."""
         import torch
 
-        self.model.train()
+        if not self.model.training:  # train() walks every module: skip it when nothing changed
+            self.model.train()
         if start_step == 0 or self.step_losses is None:
             self.step_losses = torch.zeros(len(self.batches), device=self.batches.X.device)
             self.skipped = 0
