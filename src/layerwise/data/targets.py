@@ -71,9 +71,12 @@ class TargetEncoder:
                 raise LayerwiseError(f"{where}: regression needs numeric targets")
             return y.reshape(len(y), -1).astype(np.float32)
         flat = y.reshape(-1)
-        keys = np.array([str(label) for label in self.classes])
+        numeric = flat.dtype.kind in "iu" and all(isinstance(c, int) and not isinstance(c, bool) for c in self.classes)
+        # Integer labels are matched as integers (a 1M-row target as text would take ~84 MB);
+        # anything else is matched by its text, so 1, "1" and np.int64(1) name the same class.
+        keys = np.array(self.classes, dtype=np.int64) if numeric else np.array([str(c) for c in self.classes])
         order = np.argsort(keys)
-        wanted = flat.astype(str)
+        wanted = flat if numeric else flat.astype(str)
         pos = np.clip(np.searchsorted(keys[order], wanted), 0, len(keys) - 1)
         unknown = keys[order][pos] != wanted
         if unknown.any():

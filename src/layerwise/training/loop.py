@@ -170,14 +170,16 @@ def weighted_loss(loss_fn, outputs, y, weights):
     return (per_row * weights).sum() / weights.sum().clamp_min(1e-12)
 
 
-def predict_outputs(model, X):
-    """Raw network outputs (logits or values) for all rows of X, in eval mode."""
+def predict_outputs(model, X, rows=None):
+    """Raw network outputs (logits or values) for the rows `rows` of X (all when None), in eval mode."""
     import torch
 
     model.eval()
+    count = len(X) if rows is None else len(rows)
     with torch.inference_mode():
-        parts = [model(X[i:i + EVAL_BATCH]) for i in range(0, len(X), EVAL_BATCH)]
-    return torch.cat(parts) if parts else model(X)
+        parts = [model(X[i:i + EVAL_BATCH] if rows is None else X.index_select(0, rows[i:i + EVAL_BATCH]))
+                 for i in range(0, count, EVAL_BATCH)]
+    return torch.cat(parts) if parts else model(X[:0])
 
 
 def device_metrics(task: str, outputs, y) -> dict[str, float]:

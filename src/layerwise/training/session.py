@@ -98,13 +98,22 @@ class TrainingSession:
                             epoch=trainer.epoch + 1, step=trainer.step)
 
     def evaluate_split(self, which: str) -> dict[str, Any] | None:
-        part = self.prepared.split(which)
-        if part is None:
-            return None
-        features, targets = to_device_tensors(part[0], part[1], self.device)
-        outputs = predict_outputs(self.model, features).float().cpu().numpy()
-        n_classes = len(self.prepared.encoder.classes or []) or None
-        return task_metrics(self.prepared.task, np.asarray(part[1]), outputs, n_classes)
+        import torch
+
+        prepared = self.prepared
+        explicit = {"val": prepared.val, "test": prepared.test}.get(which)
+        if explicit is not None:
+            features, _ = to_device_tensors(explicit[0], explicit[1], self.device)
+            outputs, targets = predict_outputs(self.model, features), explicit[1]
+        else:
+            rows = {"train": prepared.train_idx, "val": prepared.val_idx, "test": prepared.test_idx}[which]
+            if len(rows) == 0:
+                return None
+            # rows of the resident feature tensor, gathered a chunk at a time: never a copy of the split
+            outputs = predict_outputs(self.model, self.batches.X, torch.from_numpy(rows).to(self.device))
+            targets = prepared.targets[rows]
+        n_classes = len(prepared.encoder.classes or []) or None
+        return task_metrics(prepared.task, np.asarray(targets), outputs.float().cpu().numpy(), n_classes)
 
     def summarise(self, best_epoch: int, seconds: float) -> dict[str, Any]:
         history = self.trainer.history
