@@ -66,12 +66,14 @@ def resolve_device(requested: str) -> str:
 
 
 def train(config=None, data=None, out: Optional[str] = None, quiet: bool = False,
-          overwrite: bool = False, overrides=(), stream=None, sample_weight=None, repeat: int = 1):
+          overwrite: bool = False, overrides=(), stream=None, sample_weight=None, repeat: int = 1,
+          callbacks=()):
     """Train a network as `config` says and write its run directory.
 
     config: a RunConfig, a dict shaped like the YAML, or a path to a YAML file.
     data:   optional in-memory data, (X, y) or (X, y, X_test, y_test), instead of data.source.
     repeat: train this many copies at once (seeds seed, seed+1, ...); returns a list of Runs.
+    callbacks: `layerwise.training.callbacks.Callback` objects added to the loop.
     """
     from .training.prepare import load_training_data, prepare
     from .training.session import TrainingSession
@@ -88,6 +90,8 @@ def train(config=None, data=None, out: Optional[str] = None, quiet: bool = False
     prepared = prepare(config, dataset, sample_weight)
     device = resolve_device(config.training.device)
     session = TrainingSession(config, prepared, device)  # builds the model: may still raise
+    for callback in callbacks:
+        session.trainer.add_callback(callback)
     run_dir = artifacts.create_run_dir(config.out, config.name or prepared.name, overwrite)
     if not quiet:
         print(f"device: {device}  data: {prepared.name} ({len(prepared.train_idx)} train rows)  "
@@ -95,7 +99,8 @@ def train(config=None, data=None, out: Optional[str] = None, quiet: bool = False
     return run_in(run_dir, config, prepared, session, quiet, stream)
 
 
-def fit(config=None, data=None, sample_weight=None, quiet: bool = True, overrides=(), stream=None) -> Run:
+def fit(config=None, data=None, sample_weight=None, quiet: bool = True, overrides=(), stream=None,
+        callbacks=()) -> Run:
     """Train in memory and write nothing (`run.dir` is None): for the scikit-learn estimators,
     sweeps and notebooks. Same data path, loop and defaults as `train`."""
     from .predictor import Predictor
@@ -105,6 +110,8 @@ def fit(config=None, data=None, sample_weight=None, quiet: bool = True, override
     config = as_config(config, overrides)
     prepared = prepare(config, load_training_data(config, data), sample_weight)
     session = TrainingSession(config, prepared, resolve_device(config.training.device))
+    for callback in callbacks:
+        session.trainer.add_callback(callback)
     started = time.perf_counter()
     history, best_epoch = session.fit(None, quiet, stream or sys.stdout)
     summary = session.summarise(best_epoch, time.perf_counter() - started)
