@@ -10,6 +10,7 @@ import datetime
 import json
 import os
 import platform
+import subprocess
 from pathlib import Path
 
 from .workloads import Workload
@@ -30,16 +31,30 @@ def machine(device: str) -> dict:
             "torch": torch.__version__, "python": platform.python_version(),
             "load_1min": os.getloadavg()[0],  # > 0.5 at start means someone else shares the cores
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+    info["layerwise_commit"] = _git_commit()
     if device.startswith("cuda"):
         info["gpu"] = torch.cuda.get_device_name()
     return info
+
+
+def _git_commit() -> str:
+    """The checkout being measured: short hash, '+dirty' when the tree has uncommitted edits."""
+    repo = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo, text=True,
+                              capture_output=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=repo, text=True, capture_output=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
 
 
 def machine_line(info: dict) -> str:
     gpu = f", GPU {info['gpu']}" if "gpu" in info else ""
     return (f"machine: {info['cpu']}, {info['cores']} cores (torch {info['torch_threads']} "
             f"threads){gpu}, torch {info['torch']}, Python {info['python']}, {info['date']}, "
-            f"load {info['load_1min']:.2f} at start")
+            f"load {info['load_1min']:.2f} at start, checkout {info['layerwise_commit']}")
 
 
 def add_ratios(w: Workload, rows: list[dict], floor: dict | None) -> str:
