@@ -35,6 +35,7 @@ class Trainer:
         self.stop_training = False
         self.interrupt_requested = False  # set by a SIGINT handler; honoured between steps
         self.history: list[dict[str, Any]] = []
+        self.epochs = 0  # the epoch count of the current fit
         self.epoch, self.step = 0, 0  # last finished epoch; steps done in the current epoch
         self.step_losses = None  # (steps_per_epoch,) batch losses of the current epoch, on device
         self.skipped = 0  # batches skipped for a non-finite loss in this epoch (skip-batch mode)
@@ -115,6 +116,7 @@ class Trainer:
             f"inputs, or --grad-clip; the last good checkpoint is kept")
 
     def fit(self, epochs: int, start_epoch: int = 1, start_step: int = 0) -> list[dict]:
+        self.epochs = epochs
         for callback in self.callbacks:
             callback.on_train_begin(self)
         for epoch in range(start_epoch, epochs + 1):
