@@ -86,6 +86,7 @@ def test_kill_and_resume_is_bit_identical(data_file, reference, tmp_path):
         assert (run / "model.safetensors").read_bytes() == reference_weights
         assert metrics_without_wall_time(run) == reference_metrics
         assert predictions(run, data_file) == reference_predictions
+    print(f"\nkill test: {KILLS} attempts, {killed} killed mid-run and resumed bit-identically")
     assert killed >= 1, "every run finished before its kill: the test did not test resuming"
 
 
