@@ -85,6 +85,9 @@ def train(config=None, data=None, out: Optional[str] = None, quiet: bool = False
     if repeat > 1:
         from .many_runs import train_copies
 
+        if sample_weight is not None or callbacks:
+            raise LayerwiseError("--repeat: sample weights and callbacks are for single runs")
+
         return train_copies(config, data, repeat, quiet, overwrite, stream)
     dataset = load_training_data(config, data)
     prepared = prepare(config, dataset, sample_weight)
@@ -186,7 +189,7 @@ def model_meta(prepared) -> dict:
 
 
 def _target_names(prepared) -> list[str]:
-    return list(getattr(prepared, "target_names", None) or ["target"])
+    return list(prepared.target_names or ["target"])
 
 
 def resolved_config(config: RunConfig, prepared, device: str) -> dict:
