@@ -93,12 +93,12 @@ class Trainer:
                 callback.on_step_end(self, epoch, self.step)
             if self.interrupt_requested:
                 raise KeyboardInterrupt
-        seconds = time.perf_counter() - started
         rows = self.batches.step_rows(self.step_losses.device)
         losses = self.step_losses.double()
         if self.on_nan == "skip-batch":
             rows = torch.where(losses != 0, rows, torch.zeros_like(rows)) if self.skipped else rows
         train_loss = float((losses * rows).sum() / rows.sum().clamp_min(1))
+        seconds = time.perf_counter() - started  # after the sync above: on a GPU the work is done
         if not math.isfinite(train_loss):
             raise self._diverged(epoch)
         logs = {"train_loss": train_loss, "_epoch_seconds": seconds}
