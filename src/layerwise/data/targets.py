@@ -90,10 +90,3 @@ class TargetEncoder:
         # The labels' own dtype (int64, str, bool), not object: scikit-learn's metrics reject
         # object arrays of numbers ("mix of binary and unknown targets").
         return np.asarray(self.classes)[np.asarray(index, dtype=np.int64)]
-
-    def to_dict(self) -> dict:
-        return {"task": self.task, "classes": self.classes, "n_outputs": self.n_outputs}
-
-    @classmethod
-    def from_dict(cls, raw: dict) -> "TargetEncoder":
-        return cls(raw["task"], raw["classes"], raw["n_outputs"])

@@ -18,7 +18,7 @@ from ..model import build_model, initialise
 from .batches import ResidentBatches, to_device_tensors
 from .callbacks import EarlyStopping, format_epoch, lower_is_better
 from .loop import device_metrics
-from .optim import make_loss, make_optimizer
+from .optim import make_loss, make_optimizer, make_scheduler
 
 
 def copy_config(config, index: int):
@@ -71,7 +71,7 @@ class ManyTrainer:
         self.loss_fn = make_loss(prepared.loss)
         self.loss_each = torch.vmap(lambda out, target: self.loss_fn(out, target))
         self.optimizer = make_optimizer(spec, self.params.values(), torch.device(device).type)
-        self.scheduler = _stacked_scheduler(spec, self.optimizer, len(self.batches[0]))
+        self.scheduler, self.schedule_when = make_scheduler(spec, self.optimizer, len(self.batches[0]))
         val = prepared.split("val")
         self.val = None if val is None else to_device_tensors(val[0], val[1], device)
         self.monitor = "val_loss" if self.val is not None else "train_loss"
@@ -92,8 +92,8 @@ class ManyTrainer:
             self.optimizer.zero_grad(set_to_none=True)
             losses.sum().backward()  # d(sum)/d(copy i) = d(loss i)/d(copy i): copies stay independent
             self.optimizer.step()
-            if self.scheduler is not None and self.scheduler[1] == "batch":
-                self.scheduler[0].step()
+            if self.schedule_when == "batch":
+                self.scheduler.step()
             step_losses[:, step] = losses.detach()
         weights = first.step_rows(step_losses.device)
         train_loss = ((step_losses.double() * weights).sum(dim=1) / weights.sum()).tolist()
@@ -114,8 +114,8 @@ class ManyTrainer:
             train_losses, seconds = self.train_epoch(epoch)
             val = self.evaluate() if self.val is not None else [{} for _ in self.configs]
             lr = self.optimizer.param_groups[0]["lr"]
-            if self.scheduler is not None and self.scheduler[1] == "epoch":
-                self.scheduler[0].step()
+            if self.schedule_when == "epoch":
+                self.scheduler.step()
             for i, (loss, metrics) in enumerate(zip(train_losses, val)):
                 logs = {"epoch": epoch, "train_loss": loss, **{f"val_{k}": v for k, v in metrics.items()},
                         "lr": lr, "epoch_seconds": seconds / len(self.configs)}
@@ -138,22 +138,12 @@ class _View:
         both = {**self.params, **self.buffers}
         return {name: tensor[self.index] for name, tensor in both.items()}
 
-    def load_state_dict(self, state):  # pragma: no cover - EarlyStopping restores via ManyTrainer
-        raise NotImplementedError
-
 
 def _mean_logs(rows: list[dict]) -> dict:
     keys = [k for k in rows[0] if isinstance(rows[0][k], float)]
     mean = {k: sum(r[k] for r in rows) / len(rows) for k in keys}
     mean["epoch_seconds"] = sum(r["epoch_seconds"] for r in rows)
     return mean
-
-
-def _stacked_scheduler(spec, optimizer, steps_per_epoch):
-    from .optim import make_scheduler
-
-    scheduler, when = make_scheduler(spec, optimizer, steps_per_epoch)
-    return None if scheduler is None else (scheduler, when)
 
 
 def best_metric(history: list[dict], monitor: str) -> float:
