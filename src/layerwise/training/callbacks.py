@@ -35,6 +35,7 @@ class EarlyStopping(Callback):
         self.best_epoch = 0
         self.best_state: Optional[dict] = None
         self.wait = 0
+        self.stopped_epoch = 0  # the epoch after which patience ran out; 0 while training on
 
     def on_epoch_end(self, trainer, epoch, logs):
         value = logs.get(self.monitor)
@@ -47,6 +48,7 @@ class EarlyStopping(Callback):
             self.wait += 1
             if self.enabled and self.wait >= self.patience:
                 trainer.stop_training = True
+                self.stopped_epoch = epoch
 
     def _keep_best(self, model) -> None:
         live = model.state_dict()
@@ -62,14 +64,28 @@ class EarlyStopping(Callback):
             trainer.model.load_state_dict(self.best_state)
         logs["best_epoch"] = self.best_epoch
 
+    def outcome(self, epochs_run: int) -> str:
+        """What happened, in one line: 'stopped early at epoch 57 (no improvement in val_accuracy
+        for 10 epochs); restored epoch 47 (val_accuracy 0.8381)'."""
+        if self.best_state is None:
+            return f"trained {epochs_run} epochs; no finite {self.monitor} to pick a best epoch from"
+        restored = f"restored epoch {self.best_epoch} ({self.monitor} {self.best:.4f})"
+        if self.stopped_epoch:
+            return (f"stopped early at epoch {self.stopped_epoch} (no improvement in {self.monitor} "
+                    f"for {self.patience} epochs); {restored}")
+        if self.best_epoch == epochs_run:
+            return f"trained {epochs_run} epochs; kept the last, which had the best {self.monitor} ({self.best:.4f})"
+        return f"trained {epochs_run} epochs; {restored}"
+
     # -- resume support: the full state, as plain values and tensors
     def state_dict(self) -> dict:
         return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait,
-                "best_state": self.best_state}
+                "best_state": self.best_state, "stopped_epoch": self.stopped_epoch}
 
     def load_state_dict(self, state: dict) -> None:
         self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]
         self.best_state = state["best_state"]
+        self.stopped_epoch = state.get("stopped_epoch", 0)
 
 
 def format_epoch(epoch: int, epochs: int, logs: dict[str, Any]) -> str:

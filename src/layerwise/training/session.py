@@ -87,6 +87,8 @@ class TrainingSession:
                 if run_dir is not None:
                     self._save_interrupted(run_dir)
                 raise
+        if not quiet:  # the terminal and a plain log say why training ended and which weights were kept
+            print(self.early_stopping.outcome(len(history)), file=stream, flush=True)
         return history, self.early_stopping.best_epoch or len(history)
 
     def _save_interrupted(self, run_dir: Path) -> None:
@@ -125,6 +127,8 @@ class TrainingSession:
             "best_epoch": best_epoch,
             "epochs_run": len(history),
             "stopped_early": len(history) < self.config.training.epochs,
+            "monitor": self.early_stopping.monitor,
+            "outcome": self.early_stopping.outcome(len(history)),
             "train_rows": int(len(self.prepared.train_idx)),
             "val_rows": int(len(self.prepared.val_idx) if self.prepared.val is None else len(self.prepared.val[0])),
             "test_rows": int(len(self.prepared.test_idx) if self.prepared.test is None else len(self.prepared.test[0])),
