@@ -16,7 +16,7 @@ _APPLES_Y = [[56, 70], [81, 101], [119, 133], [22, 37], [103, 119]] * 3
 _SUM3_X = [[1.0, 2.0, 3.0], [2.0, 3.0, 4.0], [3.0, 4.0, 5.0]]
 _SUM3_Y = [6.0, 9.0, 12.0]
 
-# name -> (loader, task, one-line description)
+# name -> (scikit-learn's loader, task, one-line description); read from its files directly
 _SKLEARN = {
     "digits": ("load_digits", "multiclass", "8x8 handwritten digits, 10 classes"),
     "iris": ("load_iris", "multiclass", "iris flowers, 4 measurements, 3 species"),
@@ -65,10 +65,10 @@ def load_builtin(name: str) -> Dataset:
 
 
 def _load_sklearn(name: str) -> Dataset:
-    import sklearn.datasets
+    from .sklearn_files import load_toy
 
-    loader, task, description = _SKLEARN[name]
-    bunch = getattr(sklearn.datasets, loader)()
+    _, task, description = _SKLEARN[name]
+    bunch = load_toy(name)
     if name == "digits":
         # Pixels are 0..16 intensities; kept as 8x8 images so they are scaled to [0, 1].
         return Dataset(name=name, X=bunch.images.astype("float32"), y=bunch.target, kind="image",
@@ -77,7 +77,7 @@ def _load_sklearn(name: str) -> Dataset:
 
     X = pd.DataFrame(bunch.data, columns=[str(c) for c in bunch.feature_names])
     y = bunch.target
-    if task != "regression" and getattr(bunch, "target_names", None) is not None:
+    if task != "regression" and bunch.target_names is not None:
         y = np.asarray(bunch.target_names)[bunch.target]  # string labels, mapped back on predict
     return Dataset(name=name, X=X, y=y, kind="table", target_names=["target"], task=task,
                    description=description)
