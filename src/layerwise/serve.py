@@ -180,9 +180,9 @@ def _model_info(predictor, run_dir: Path, max_rows: int, max_body_bytes: int) ->
     state = predictor.preprocessor.state
     config = None
     if (run_dir / "config.yaml").is_file():
-        import yaml
+        from .safe_yaml import read
 
-        config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
+        config = read(run_dir / "config.yaml")
     summary = run_dir / "summary.json"
     return {
         "run": run_dir.name, "task": predictor.task, "classes": predictor.encoder.classes,

@@ -20,10 +20,15 @@ LOSSES = ("auto", "cross_entropy", "bce", "mse", "l1", "huber")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULES = ("none", "step", "cosine", "onecycle", "plateau")
 INITS = ("default", "xavier", "kaiming")
+# Bounds on list lengths, checked before anything is built: past them a config is a mistake (or an
+# attack), not a network. Deep plain MLPs stop training long before 1,000 layers.
+MAX_HIDDEN_LAYERS = 1_000
+MAX_CLASS_WEIGHTS = 100_000
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # allow_inf_nan=False: every float of the config must be finite (`lr: .nan` is a mistake).
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class DataSpec(_Strict):
@@ -35,6 +40,7 @@ class DataSpec(_Strict):
     test: Optional[str] = None  # explicit test source (overrides test_split)
     split_seed: Optional[int] = Field(None, ge=0, lt=2 ** 32)  # seed of the val/test splits (default: training.seed)
     standardize: bool = True  # scale numeric columns to mean 0, std 1 (off: raw values, as seeds 3-4)
+    max_bytes: Optional[int] = Field(None, gt=0)  # memory budget per data file (default: half of free RAM)
 
     @field_validator("target", mode="before")
     @classmethod
@@ -59,6 +65,8 @@ class NetworkSpec(_Strict):
     @field_validator("hidden")
     @classmethod
     def _positive_sizes(cls, sizes):
+        if len(sizes) > MAX_HIDDEN_LAYERS:
+            raise ValueError(f"{len(sizes):,} hidden layers; at most {MAX_HIDDEN_LAYERS:,}")
         for i, size in enumerate(sizes, start=1):
             if size <= 0:
                 raise ValueError(f"hidden layer {i} has size {size}; sizes must be positive")
@@ -104,14 +112,15 @@ class TrainingSpec(_Strict):
     batch_size: int = Field(32, ge=0)  # 0 = full batch
     optimizer: Literal["sgd", "adam", "adamw", "rmsprop"] = "adam"
     lr: float = Field(1e-3, gt=0.0)
-    momentum: float = Field(0.0, ge=0.0)  # sgd and rmsprop
+    momentum: float = Field(0.0, ge=0.0, lt=1.0)  # sgd and rmsprop; >= 1 never forgets a step: diverges
     nesterov: bool = False
     weight_decay: float = Field(0.0, ge=0.0)
     schedule: Literal["none", "step", "cosine", "onecycle", "plateau"] = "none"
     step_size: int = Field(10, ge=1)  # step schedule: epochs between decays
-    gamma: float = Field(0.1, gt=0.0)  # step/plateau decay factor
+    gamma: float = Field(0.1, gt=0.0, lt=1.0)  # step/plateau decay factor (torch's plateau needs < 1)
     grad_clip: Optional[float] = Field(None, gt=0.0)  # max global gradient norm
-    class_weights: Optional[Union[Literal["balanced"], list[float], dict[str, float]]] = None
+    class_weights: Optional[Union[Literal["balanced"], list[float], dict[str, float]]] = Field(
+        None, max_length=MAX_CLASS_WEIGHTS)
     early_stopping: EarlyStopping = Field(default_factory=EarlyStopping)
     shuffle: bool = True
     checkpoint_every: int = Field(0, ge=0)  # also checkpoint every N steps (0: at epoch ends only)
@@ -168,8 +177,10 @@ class RunConfig(_Strict):
 
 
 def _first_error(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    key = ".".join(str(part) for part in err["loc"]) or "config"
+    # A union (class_weights: 'balanced' | list | dict) reports one error per branch; the deepest
+    # is the branch the value was meant for. Branch tags like "list[float]" are not keys.
+    err = max(exc.errors(), key=lambda e: len(e["loc"]))
+    key = ".".join(str(part) for part in err["loc"] if "[" not in str(part)) or "config"
     message = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         return f"unknown key '{key}'"
@@ -179,18 +190,12 @@ def _first_error(exc: ValidationError) -> str:
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
-    import yaml
+    from .safe_yaml import read
 
     path = Path(path)
     if not path.is_file():
         raise LayerwiseError(f"{path}: config file not found")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise LayerwiseError(f"{path}: not valid YAML ({first})") from None
-    except RecursionError:  # PyYAML recurses once per nesting level
-        raise LayerwiseError(f"{path}: YAML nested too deeply to read") from None
+    raw = read(path)
     if raw is None:
         return {}
     if not isinstance(raw, dict):
@@ -200,15 +205,12 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
 
 def set_dotted(raw: dict[str, Any], assignment: str) -> None:
     """Apply one `--set key.sub=value` override; the value is parsed as YAML (so 1e-3, [1, 2])."""
-    import yaml
+    from .safe_yaml import parse_value
 
     key, sep, text = assignment.partition("=")
     if not sep or not key.strip():
         raise LayerwiseError(f"--set {assignment!r}: expected key=value, e.g. training.lr=0.01")
-    try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError:
-        value = text
+    value = parse_value(text, f"--set {key.strip()}")
     node = raw
     parts = key.strip().split(".")
     for part in parts[:-1]:

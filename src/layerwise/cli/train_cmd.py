@@ -73,6 +73,7 @@ def train(
     import yaml
 
     from ..run import train as train_run
+    from ..safe_yaml import parse_value
 
     if resume_dir is not None:
         return resume(resume_dir, quiet=quiet)
@@ -82,7 +83,7 @@ def train(
         if name == "activation" and len(value) == 1:
             value = value[0]
         if name in ("class_weights",):
-            value = yaml.safe_load(value)
+            value = parse_value(value, "--class-weights")
         overrides.append(f"{FLAG_KEYS[name]}={yaml.safe_dump(value, default_flow_style=True).strip().removesuffix('...').strip()}")
     if no_early_stopping:
         overrides.append("training.early_stopping.enabled=false")

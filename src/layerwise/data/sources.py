@@ -47,8 +47,10 @@ def source_name(source: str) -> str:
     return Path(source).stem
 
 
-def load_source(source: str, target: Optional[list[str]] = None, need_target: bool = True) -> Dataset:
-    """Read any source of the grammar. `need_target=False` allows unlabelled tables (predict)."""
+def load_source(source: str, target: Optional[list[str]] = None, need_target: bool = True,
+                max_bytes: Optional[int] = None) -> Dataset:
+    """Read any source of the grammar. `need_target=False` allows unlabelled tables (predict).
+    `max_bytes`: the memory budget for the file's decoded data (default: data/budget.py)."""
     if not isinstance(source, str) or not source.strip():
         raise LayerwiseError("data source is empty; expected e.g. builtin:digits or data.csv")
     if source.startswith("builtin:"):
@@ -56,7 +58,7 @@ def load_source(source: str, target: Optional[list[str]] = None, need_target: bo
 
         return load_builtin(source.split(":", 1)[1])
     if source.startswith("mnist:"):
-        return _load_mnist(source.split(":", 1)[1])
+        return _load_mnist(source.split(":", 1)[1], max_bytes)
     path = Path(source)
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".tsv", ".txt", ".parquet", ".pq", ".npz", ".npy"):
@@ -69,17 +71,17 @@ def load_source(source: str, target: Optional[list[str]] = None, need_target: bo
     if suffix in (".npz", ".npy"):
         from .tables import read_npz, read_npy
 
-        return (read_npz if suffix == ".npz" else read_npy)(path, need_target)
+        return (read_npz if suffix == ".npz" else read_npy)(path, need_target, max_bytes)
     from .tables import read_table, split_target
 
-    frame = read_table(path)
+    frame = read_table(path, max_bytes)
     return split_target(frame, path, target, need_target)
 
 
-def _load_mnist(directory: str) -> Dataset:
+def _load_mnist(directory: str, max_bytes: Optional[int] = None) -> Dataset:
     from .idx import read_mnist_dir
 
-    x, y, x_test, y_test = read_mnist_dir(directory)
+    x, y, x_test, y_test = read_mnist_dir(directory, max_bytes)
     return Dataset(
         name=Path(directory).name or "mnist", X=x, y=y, X_test=x_test, y_test=y_test,
         kind="image", target_names=["label"], pixel_scale=255.0,

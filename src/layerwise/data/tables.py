@@ -15,11 +15,15 @@ from .sources import Dataset
 # least this share of its non-empty values parse as numbers.
 NUMERIC_SHARE = 0.8
 CSV_SNIFF_BYTES = 65_536  # how much of a .csv/.txt the delimiter is judged from
+ARRAY_NAMES = ("x", "y", "x_test", "y_test")  # the arrays of a .npz layerwise reads; others are ignored
 
 
-def read_table(path: Path):
+def read_table(path: Path, max_bytes: Optional[int] = None):
     import pandas as pd
 
+    from .budget import check_table
+
+    check_table(path, max_bytes)  # before pandas allocates
     suffix = path.suffix.lower()
     try:
         if suffix in (".parquet", ".pq"):
@@ -155,16 +159,19 @@ def check_targets(y: np.ndarray, where: str, names: list[str]) -> None:
             raise LayerwiseError(f"{where}: target '{names[j]}' is {column[row - 1]} at row {row}; targets must be finite")
 
 
-def read_npz(path: Path, need_target: bool = True) -> Dataset:
+def read_npz(path: Path, need_target: bool = True, max_bytes: Optional[int] = None) -> Dataset:
+    from .npyfile import check_npz
+
+    names = check_npz(path, ARRAY_NAMES, max_bytes)  # headers judged before numpy allocates
     try:
         with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
+            arrays = {key: archive[key] for key in ARRAY_NAMES if key in names}
     except (ValueError, OSError, EOFError) as exc:
         raise LayerwiseError(f"{path}: cannot read .npz ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
     except Exception as exc:  # zipfile.BadZipFile and friends
         raise LayerwiseError(f"{path}: cannot read .npz ({type(exc).__name__})") from None
     if "x" not in arrays:
-        raise LayerwiseError(f"{path}: expected an array named 'x' (and 'y'); found {', '.join(arrays) or 'none'}")
+        raise LayerwiseError(f"{path}: expected an array named 'x' (and 'y'); found {', '.join(names[:10]) or 'none'}")
     if need_target and "y" not in arrays:
         raise LayerwiseError(f"{path}: expected an array named 'y' with the targets")
     x, y = arrays["x"], arrays.get("y")
@@ -184,11 +191,14 @@ def read_npz(path: Path, need_target: bool = True) -> Dataset:
     )
 
 
-def read_npy(path: Path, need_target: bool = True) -> Dataset:
+def read_npy(path: Path, need_target: bool = True, max_bytes: Optional[int] = None) -> Dataset:
     """A bare feature matrix; its targets come from `<stem>.y.npy` or `y.npy` beside it.
 
     Memory-mapped, so a big matrix is not copied until preprocessing needs to.
     """
+    from .npyfile import check_npy
+
+    check_npy(path, max_bytes)
     try:
         x = np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError) as exc:
@@ -196,7 +206,11 @@ def read_npy(path: Path, need_target: bool = True) -> Dataset:
     y = None
     for candidate in (path.with_name(path.stem + ".y.npy"), path.with_name("y.npy")):
         if candidate.is_file() and candidate != path:
-            y = np.load(candidate, allow_pickle=False)
+            check_npy(candidate, max_bytes)
+            try:
+                y = np.load(candidate, allow_pickle=False)
+            except (ValueError, OSError, EOFError) as exc:
+                raise LayerwiseError(f"{candidate}: cannot read .npy ({str(exc).splitlines()[0]})") from None
             break
     if need_target and y is None:
         raise LayerwiseError(f"{path}: targets not found; put them in {path.stem}.y.npy beside it")
@@ -212,6 +226,10 @@ def _check_array_pair(x, y, path, x_name, y_name) -> None:
     if x.dtype.kind not in "biuf":
         raise LayerwiseError(f"{path}: '{x_name}' must be numeric, got dtype {x.dtype}")
     if y is not None:
+        if y.ndim not in (1, 2):
+            raise LayerwiseError(f"{path}: '{y_name}' must be 1-D or 2-D (rows, outputs), got shape {y.shape}")
+        if y.dtype.kind not in "biufUS":
+            raise LayerwiseError(f"{path}: '{y_name}' must hold numbers or text labels, got dtype {y.dtype}")
         if len(y) != len(x):
             raise LayerwiseError(f"{path}: '{x_name}' has {len(x)} rows but '{y_name}' has {len(y)}")
         check_targets(np.asarray(y), f"{path}:{y_name}", [y_name] * (1 if y.ndim == 1 else y.shape[1]))

@@ -33,6 +33,14 @@ def infer_task(y: np.ndarray, given: Optional[str] = None) -> str:
     return "regression"
 
 
+def check_target_shape(y, where: str) -> np.ndarray:
+    """Targets are (rows,) or (rows, outputs); anything else would broadcast wrongly in the loss."""
+    y = np.asarray(y)
+    if y.ndim not in (1, 2):
+        raise LayerwiseError(f"{where}: y must be 1-D or 2-D (rows, outputs), got shape {y.shape}")
+    return y
+
+
 def _plain(value: Any) -> Any:
     """numpy scalar -> JSON-able Python value."""
     return value.item() if hasattr(value, "item") else value
@@ -46,7 +54,7 @@ class TargetEncoder:
 
     @classmethod
     def fit(cls, y: np.ndarray, task: str, where: str = "target") -> "TargetEncoder":
-        y = np.asarray(y)
+        y = check_target_shape(y, where)
         if task == "regression":
             if y.dtype.kind not in "biuf":
                 example = _plain(y.reshape(-1)[0]) if y.size else None
@@ -65,7 +73,7 @@ class TargetEncoder:
 
     def encode(self, y: np.ndarray, where: str = "target") -> np.ndarray:
         """multiclass -> int64 (n,); binary -> float32 (n, 1); regression -> float32 (n, k)."""
-        y = np.asarray(y)
+        y = check_target_shape(y, where)
         if self.task == "regression":
             if y.dtype.kind not in "biuf":
                 raise LayerwiseError(f"{where}: regression needs numeric targets")

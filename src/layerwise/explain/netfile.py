@@ -49,20 +49,9 @@ def load_network(net, where: str = "network") -> DenseNet:
 
 
 def _read_yaml(path: Path) -> dict:
-    import yaml
+    from ..safe_yaml import read
 
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as error:
-        raise LayerwiseError(f"{path}: not UTF-8 text (byte {error.start})") from None
-    except RecursionError:  # PyYAML recurses once per nesting level
-        raise LayerwiseError(f"{path}: YAML nested too deeply to read") from None
-    except OSError as error:
-        raise LayerwiseError(f"{path}: cannot read ({error.strerror or error})") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark else ""
-        raise LayerwiseError(f"{path}{line}: not valid YAML ({getattr(error, 'problem', error)})")
+    data = read(path)
     if not isinstance(data, dict):
         raise LayerwiseError(f"{path}: expected a mapping with 'layers:' or 'network:'")
     return data

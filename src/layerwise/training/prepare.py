@@ -68,7 +68,7 @@ def load_training_data(config: RunConfig, data: Any = None) -> Dataset:
         return dataset_from_arrays(data)
     if not config.data.source:
         raise LayerwiseError("no data: give --data SOURCE (e.g. builtin:digits) or data.source in the config")
-    dataset = load_source(config.data.source, config.data.target)
+    dataset = load_source(config.data.source, config.data.target, max_bytes=config.data.max_bytes)
     dataset.name = source_name(config.data.source)
     return dataset
 
@@ -83,10 +83,10 @@ def prepare(config: RunConfig, dataset: Dataset, sample_weight=None) -> Prepared
     seed = config.training.seed if config.data.split_seed is None else config.data.split_seed
     labels = targets.reshape(-1) if task != "regression" else None
     all_rows = np.arange(len(dataset))
-    explicit_test = _explicit(config.data.test, dataset, "test")
+    explicit_test = _explicit(config.data.test, dataset, "test", config.data.max_bytes)
     test_fraction = 0.0 if explicit_test is not None else config.data.test_split
     rest, test_idx = split_indices(all_rows, test_fraction, seed, labels)
-    explicit_val = _explicit(config.data.val, dataset, "val")
+    explicit_val = _explicit(config.data.val, dataset, "val", config.data.max_bytes)
     val_fraction = 0.0 if explicit_val is not None else config.data.val_split
     train_idx, val_idx = split_indices(rest, val_fraction, seed + 1, labels)
     if len(train_idx) == 0:
@@ -104,9 +104,9 @@ def prepare(config: RunConfig, dataset: Dataset, sample_weight=None) -> Prepared
     return prepared
 
 
-def _explicit(source: Optional[str], dataset: Dataset, which: str) -> Optional[Dataset]:
+def _explicit(source: Optional[str], dataset: Dataset, which: str, max_bytes=None) -> Optional[Dataset]:
     if source:
-        part = load_source(source, dataset.target_names if dataset.kind == "table" else None)
+        part = load_source(source, dataset.target_names if dataset.kind == "table" else None, max_bytes=max_bytes)
         return part
     if which == "test" and dataset.X_test is not None:
         return Dataset(name=f"{dataset.name} (test)", X=dataset.X_test, y=dataset.y_test, kind=dataset.kind)
