@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-EXTRAS ?= dev,export,serve
+EXTRAS ?= dev,export,serve,tune
 
 .PHONY: install demo test bench clean
 

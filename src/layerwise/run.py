@@ -103,15 +103,16 @@ def train(config=None, data=None, out: Optional[str] = None, quiet: bool = False
 
 
 def fit(config=None, data=None, sample_weight=None, quiet: bool = True, overrides=(), stream=None,
-        callbacks=()) -> Run:
+        callbacks=(), rows=None) -> Run:
     """Train in memory and write nothing (`run.dir` is None): for the scikit-learn estimators,
-    sweeps and notebooks. Same data path, loop and defaults as `train`."""
+    sweeps and notebooks. Same data path, loop and defaults as `train`.
+    rows: optional (train_idx, val_idx, test_idx) replacing the config's splits (k-fold CV)."""
     from .predictor import Predictor
     from .training.prepare import load_training_data, prepare
     from .training.session import TrainingSession
 
     config = as_config(config, overrides)
-    prepared = prepare(config, load_training_data(config, data), sample_weight)
+    prepared = prepare(config, load_training_data(config, data), sample_weight, rows)
     session = TrainingSession(config, prepared, resolve_device(config.training.device))
     for callback in callbacks:
         session.trainer.add_callback(callback)

@@ -82,7 +82,7 @@ def _register_commands() -> None:
     train_cmd.register(app)
     use_cmd.register(app)
     info_cmd.register(app)
-    for optional in ("explain_cmd", "export_cmd", "serve_cmd"):
+    for optional in ("explain_cmd", "export_cmd", "serve_cmd", "tune_cmd"):
         try:
             module = __import__(f"{__package__}.{optional}", fromlist=["register"])
         except ModuleNotFoundError as exc:

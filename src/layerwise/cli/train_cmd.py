@@ -7,6 +7,8 @@ from typing import List, Optional
 
 import typer
 
+from ..errors import LayerwiseError
+
 # flag name -> dotted config key; a flag left unset leaves the config's value alone
 FLAG_KEYS = {
     "data": "data.source", "target": "data.target", "val_split": "data.val_split",
@@ -61,6 +63,7 @@ def train(
     checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", help="Also checkpoint every N steps (epoch ends always)."),
     on_nan: Optional[str] = typer.Option(None, "--on-nan", help="stop (default) | skip-batch"),
     precision: Optional[str] = typer.Option(None, "--precision", help="fp32 (default) | bf16 autocast"),
+    folds: Optional[int] = typer.Option(None, "--folds", min=2, help="k-fold cross-validation: train K models (stratified folds of train+validation), print per-fold and mean metrics; writes nothing."),
     repeat: int = typer.Option(1, "--repeat", min=1, help="Train N copies at once (seeds seed..seed+N-1), one run directory each."),
     resume_dir: Optional[Path] = typer.Option(None, "--resume", help="Continue this run directory instead of starting a new one."),
     device: Optional[str] = typer.Option(None, "--device", help="auto|cpu|cuda|mps"),
@@ -87,6 +90,13 @@ def train(
         overrides.append(f"{FLAG_KEYS[name]}={yaml.safe_dump(value, default_flow_style=True).strip().removesuffix('...').strip()}")
     if no_early_stopping:
         overrides.append("training.early_stopping.enabled=false")
+    if folds is not None:
+        if repeat > 1:
+            raise LayerwiseError("--folds and --repeat cannot be combined")
+        from ..cv import cross_validate, print_cv
+        from ..run import as_config
+
+        return print_cv(cross_validate(as_config(config if config is not None else {}, overrides), folds))
     run = train_run(config if config is not None else {}, overrides=overrides, out=out, quiet=quiet,
                     overwrite=overwrite, repeat=repeat)
     if isinstance(run, list):

@@ -73,7 +73,9 @@ def load_training_data(config: RunConfig, data: Any = None) -> Dataset:
     return dataset
 
 
-def prepare(config: RunConfig, dataset: Dataset, sample_weight=None) -> Prepared:
+def prepare(config: RunConfig, dataset: Dataset, sample_weight=None, rows=None) -> Prepared:
+    """rows: optional (train_idx, val_idx, test_idx) chosen by the caller (k-fold cross-validation)
+    instead of the config's splits; the preprocessing is still fitted on the train rows only."""
     if dataset.y is None:
         raise LayerwiseError(f"{dataset.name}: no targets to train on")
     task = infer_task(dataset.y, config.task if config.task != "auto" else dataset.task)
@@ -89,6 +91,8 @@ def prepare(config: RunConfig, dataset: Dataset, sample_weight=None) -> Prepared
     explicit_val = _explicit(config.data.val, dataset, "val", config.data.max_bytes)
     val_fraction = 0.0 if explicit_val is not None else config.data.val_split
     train_idx, val_idx = split_indices(rest, val_fraction, seed + 1, labels)
+    if rows is not None:
+        train_idx, val_idx, test_idx = (np.asarray(part, dtype=np.int64) for part in rows)
     if len(train_idx) == 0:
         raise LayerwiseError(f"{dataset.name}: no training rows left after the validation/test splits")
     preprocessor = Preprocessor.fit(dataset.X, dataset.kind, dataset.pixel_scale, train_idx,
