@@ -126,16 +126,20 @@ def fit(config=None, data=None, sample_weight=None, quiet: bool = True, override
 def run_in(run_dir: Path, config: RunConfig, prepared, session, quiet: bool, stream) -> Run:
     from .report import write_report
 
+    from .predictor import Predictor
+
     artifacts.set_status(run_dir, "running")
     started = time.perf_counter()
     try:
-        artifacts.write_yaml(run_dir / "config.yaml", resolved_config(config, prepared, session.device))
+        resolved = resolved_config(config, prepared, session.device)
+        artifacts.write_yaml(run_dir / "config.yaml", resolved)
         history, best_epoch = session.fit(run_dir, quiet, stream)
         summary = session.summarise(best_epoch, time.perf_counter() - started)
         artifacts.save_model(run_dir, session.model, model_meta(prepared))
         artifacts.write_metrics_csv(run_dir / "metrics.csv", history)
         artifacts.write_json(run_dir / "summary.json", summary)
-        write_report(run_dir, prepared, session.model, history, summary)
+        predictor = Predictor(session.model.cpu(), prepared.preprocessor, prepared.encoder, model_meta(prepared))
+        write_report(run_dir, prepared, predictor, history, summary, resolved)
     except KeyboardInterrupt:
         artifacts.set_status(run_dir, "interrupted", "stopped by Ctrl-C")
         print(f"interrupted: checkpoint saved; continue with `layerwise resume {run_dir}`", file=sys.stderr)
@@ -147,9 +151,6 @@ def run_in(run_dir: Path, config: RunConfig, prepared, session, quiet: bool, str
         artifacts.set_status(run_dir, "failed", f"{type(exc).__name__}: {exc}")
         raise
     artifacts.set_status(run_dir, "complete")
-    from .predictor import Predictor
-
-    predictor = Predictor(session.model.cpu(), prepared.preprocessor, prepared.encoder, model_meta(prepared))
     return Run(run_dir, config, history, summary, predictor)
 
 

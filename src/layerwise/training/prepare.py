@@ -36,6 +36,9 @@ class Prepared:
     test: Optional[tuple[np.ndarray, np.ndarray]] = None  # the source's own / an explicit test part
     target_names: Optional[list[str]] = None
     weights: Optional[np.ndarray] = None  # float32 (N,) per-row loss weights, or None
+    # The raw data (no copies), for the report's judgements in the user's own columns and labels
+    dataset: Optional[Dataset] = None
+    raw_parts: Optional[dict[str, Dataset]] = None  # explicit "val"/"test" sources, raw
 
     def split(self, which: str) -> Optional[tuple[np.ndarray, np.ndarray]]:
         explicit = {"val": self.val, "test": self.test}.get(which)
@@ -105,6 +108,7 @@ def prepare(config: RunConfig, dataset: Dataset, sample_weight=None, rows=None) 
     prepared.weights = _check_weights(sample_weight, len(dataset))
     prepared.val = _encode_part(explicit_val, preprocessor, encoder)
     prepared.test = _encode_part(explicit_test, preprocessor, encoder)
+    prepared.dataset, prepared.raw_parts = dataset, {"val": explicit_val, "test": explicit_test}
     return prepared
 
 
