@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-EXTRAS ?= dev,export,serve,tune
+EXTRAS ?= dev,export,serve,tensorboard,mlflow,tune
 
 .PHONY: install demo test bench clean
 

@@ -128,6 +128,8 @@ class TrainingSpec(_Strict):
     precision: Literal["fp32", "bf16"] = "fp32"  # bf16: autocast the forward pass (CPUs with AVX512-BF16, GPUs)
     seed: int = Field(0, ge=0, lt=2 ** 32)  # scikit-learn's splits take seeds in [0, 2**32)
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    log: list[Literal["tensorboard", "mlflow"]] = Field(default_factory=list)  # viewers that also get the metrics
+    mlflow_uri: str = "sqlite:///mlflow.db"  # MLflow tracking store for log: [mlflow] (relative to the cwd)
 
     @field_validator("early_stopping", mode="before")
     @classmethod

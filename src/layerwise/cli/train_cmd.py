@@ -22,7 +22,7 @@ FLAG_KEYS = {
     "grad_clip": "training.grad_clip", "class_weights": "training.class_weights",
     "patience": "training.early_stopping.patience", "seed": "training.seed", "device": "training.device",
     "checkpoint_every": "training.checkpoint_every", "on_nan": "training.on_nan",
-    "precision": "training.precision",
+    "precision": "training.precision", "log": "training.log", "mlflow_uri": "training.mlflow_uri",
 }
 
 
@@ -64,6 +64,8 @@ def train(
     on_nan: Optional[str] = typer.Option(None, "--on-nan", help="stop (default) | skip-batch"),
     precision: Optional[str] = typer.Option(None, "--precision", help="fp32 (default) | bf16 autocast"),
     folds: Optional[int] = typer.Option(None, "--folds", min=2, help="k-fold cross-validation: train K models (stratified folds of train+validation), print per-fold and mean metrics; writes nothing."),
+    log: Optional[List[str]] = typer.Option(None, "--log", help="Also log metrics to tensorboard (<run>/tensorboard) or mlflow; repeatable. Optional extras."),
+    mlflow_uri: Optional[str] = typer.Option(None, "--mlflow-uri", help="MLflow tracking store for --log mlflow (default sqlite:///mlflow.db)."),
     repeat: int = typer.Option(1, "--repeat", min=1, help="Train N copies at once (seeds seed..seed+N-1), one run directory each."),
     resume_dir: Optional[Path] = typer.Option(None, "--resume", help="Continue this run directory instead of starting a new one."),
     device: Optional[str] = typer.Option(None, "--device", help="auto|cpu|cuda|mps"),

@@ -50,6 +50,10 @@ class TrainingSession:
                                precision=spec.precision,
                                callbacks=[self.early_stopping])
         self.start = (1, 0)  # (epoch, step) to start from; moved by `restore`
+        if spec.log:  # a missing optional package stops the run before its directory exists
+            from .loggers import check_available
+
+            check_available(spec.log)
 
     def restore(self, run_dir: Path) -> None:
         """Continue from the run directory's checkpoint (same data, same config)."""
@@ -78,6 +82,12 @@ class TrainingSession:
             self.trainer.add_callback(MetricsWriter(run_dir))
             self.trainer.add_callback(Checkpointer(run_dir, self.early_stopping,
                                                    self.config.training.checkpoint_every))
+            if self.config.training.log:
+                from .loggers import make_loggers
+
+                for logger in make_loggers(self.config.training.log, run_dir, self.config.to_dict(),
+                                           self.config.training.mlflow_uri):
+                    self.trainer.add_callback(logger)
         if not quiet:
             self.trainer.add_callback(Progress(self.config.training.epochs, stream))
         with _interrupt_between_steps(self.trainer):
