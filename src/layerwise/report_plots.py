@@ -139,3 +139,21 @@ def residuals_png(actual: np.ndarray, predicted: np.ndarray, split: str) -> byte
     ax.scatter(predicted, actual - predicted, s=8, alpha=0.5)
     ax.axhline(0.0, linestyle="--", color="grey")
     return _png_bytes(fig)
+
+
+def overlay_png(names: list[str], histories: list[list[dict]], key: str, dashed: str, title: str) -> bytes:
+    """`key` per epoch for several runs (one colour each), `dashed` in the same colour."""
+    from matplotlib.ticker import MaxNLocator
+
+    fig, ax = _axes(title, "epoch", key.removeprefix("val_"), (7.0, 4.0))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    for index, (name, history) in enumerate(zip(names, histories)):
+        colour = f"C{index % 10}"
+        epochs = [row.get("epoch") for row in history]
+        if any(key in row for row in history):
+            ax.plot(epochs, [row.get(key, float("nan")) for row in history], color=colour, label=name)
+        if any(dashed in row for row in history):
+            ax.plot(epochs, [row.get(dashed, float("nan")) for row in history], color=colour, linestyle="--")
+    if len(names) <= 12:
+        ax.legend(fontsize=7)
+    return _png_bytes(fig)

@@ -77,11 +77,12 @@ def _register_commands() -> None:
     if _registered:
         return
     _registered = True
-    from . import info_cmd, train_cmd, use_cmd
+    from . import info_cmd, runs_cmd, train_cmd, use_cmd
 
     train_cmd.register(app)
     use_cmd.register(app)
     info_cmd.register(app)
+    runs_cmd.register(app)
     for optional in ("explain_cmd", "export_cmd", "serve_cmd", "tune_cmd"):
         try:
             module = __import__(f"{__package__}.{optional}", fromlist=["register"])
