@@ -9,7 +9,8 @@ What the graph does, in the predictor's own order (data/preprocess.py):
                        (index into the category list in the metadata, -1 = missing/unseen)
   images               pixels / full-scale value, flattened row-major
   head                 softmax (multiclass) or sigmoid (binary) -> "probabilities" (n, n_classes)
-                       and "label_index" (n,); regression -> "predictions" (n, n_targets)
+                       and "label_index" (n,); regression -> "predictions" (n, n_targets), mapped back from the
+                       standardised scale the network learned (model.json "target_scaling")
 
 The label map (`classes`), the input columns and the whole model.json travel in the file's
 metadata (ONNX `metadata_props`, TorchScript extra file `layerwise.json`). Rows with infinite
@@ -143,6 +144,11 @@ def export_module(predictor):
             self.n_indicators = int(self.indicators.numel())
             self.sizes = [] if self.image else [len(c["categories"]) for c in state["categorical"]]
             self.task = predictor.task
+            scaling = predictor.encoder.scaling()  # regression targets: the network predicts (y - mean) / std
+            self.scaled_target = scaling is not None
+            if self.scaled_target:
+                self.register_buffer("target_mean", torch.tensor(scaling["mean"], **double))
+                self.register_buffer("target_std", torch.tensor(scaling["std"], **double))
 
         def forward(self, *inputs):
             parts = []
@@ -162,6 +168,8 @@ def export_module(predictor):
                     parts.append((codes[:, j:j + 1] == levels).float())  # -1 matches nothing
             outputs = self.network(torch.cat(parts, dim=1) if len(parts) > 1 else parts[0])
             if self.task == "regression":
+                if self.scaled_target:  # back to the targets' units, in float64 like the predictor
+                    return (outputs.double() * self.target_std + self.target_mean).float()
                 return outputs
             if self.task == "binary":
                 positive = torch.sigmoid(outputs)

@@ -38,13 +38,15 @@ class Predictor:
         return self.preprocessor.transform(X, where)
 
     def outputs(self, X, where: str = "input") -> np.ndarray:
-        """Raw network outputs: logits for classification, values for regression."""
+        """Logits for classification; for regression, values in the targets' own units
+        (the network's standardised outputs mapped back, float64)."""
         import torch
 
         from .training.loop import predict_outputs
 
         features = torch.from_numpy(self.transform(X, where))
-        return predict_outputs(self.module, features).numpy()
+        outputs = predict_outputs(self.module, features).numpy()
+        return self.encoder.values(outputs) if self.task == "regression" else outputs
 
     def predict_proba(self, X, where: str = "input") -> np.ndarray:
         """(n, n_classes) class probabilities, columns in `classes_` order."""
@@ -96,7 +98,7 @@ def load(run_dir: str | Path) -> Predictor:
         module = build_model(arch)
         module.load_state_dict(state)
         preprocessor = Preprocessor.from_dict(meta["preprocessing"])
-        encoder = TargetEncoder(meta["task"], meta["classes"], arch.output_size)
+        encoder = TargetEncoder.from_meta(meta, arch.output_size)
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise LayerwiseError(f"{run_dir}: model files do not match each other ({first[:200]})") from None

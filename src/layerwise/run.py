@@ -187,7 +187,8 @@ def model_meta(prepared) -> dict:
 
     return {"torch_version": str(torch.__version__), "task": prepared.task, "loss": prepared.loss,
             "network": prepared.arch.to_dict(), "preprocessing": prepared.preprocessor.to_dict(),
-            "classes": prepared.encoder.classes, "targets": _target_names(prepared)}
+            "classes": prepared.encoder.classes, "targets": _target_names(prepared),
+            "target_scaling": prepared.encoder.scaling()}
 
 
 def _target_names(prepared) -> list[str]:
@@ -202,6 +203,10 @@ def resolved_config(config: RunConfig, prepared, device: str) -> dict:
     resolved["network"]["input_size"] = prepared.arch.input_size
     resolved["network"]["output_size"] = prepared.arch.output_size
     resolved["network"]["flatten"] = prepared.arch.flatten
+    from .training.callbacks import resolve_monitor
+
+    has_val = len(prepared.val_idx) > 0 or prepared.val is not None
+    resolved["training"]["monitor"] = resolve_monitor(config.training, prepared.task, has_val)
     resolved["resolved"] = {"device": device, "layerwise_version": __version__,
                             "torch_version": str(torch.__version__), "python_version": platform.python_version(),
                             "train_rows": int(len(prepared.train_idx)), "val_rows": int(len(prepared.val_idx)),

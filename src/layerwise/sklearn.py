@@ -129,7 +129,7 @@ class _NetBase(BaseEstimator):
         if partial:
             config.data.val_split = 0.0
         epochs = 1 if partial else config.training.epochs
-        encoder = self.predictor_.encoder if keep else self._new_encoder(task)
+        encoder = self.predictor_.encoder if keep else self._new_encoder(task, y, config.data.scales_target())
         try:
             prepared = _prepare(config, X, y, sample_weight, encoder, self.predictor_ if keep else None)
             session = TrainingSession(config, prepared, resolve_device(config.training.device))
@@ -232,7 +232,7 @@ class NetClassifier(ClassifierMixin, _NetBase):
                                       "need at least 2")
         return y, "binary" if len(self.classes_) == 2 else "multiclass"
 
-    def _new_encoder(self, task: str):
+    def _new_encoder(self, task: str, y=None, standardize: bool = False):
         from .data.targets import TargetEncoder
 
         labels = [label.item() if hasattr(label, "item") else label for label in self.classes_]
@@ -257,8 +257,8 @@ class NetClassifier(ClassifierMixin, _NetBase):
 class NetRegressor(RegressorMixin, _NetBase):
     """A feed-forward network regressor with one or several outputs (MSE loss by default).
 
-    Targets are used as given: for targets far from unit scale, wrap it in
-    `sklearn.compose.TransformedTargetRegressor(..., transformer=StandardScaler())`.
+    Targets are standardised (mean and std of the y given to `fit`, per column) and predictions
+    mapped back; `config={"data": {"standardize_target": False}}` trains on y as given.
     """
 
     _classifier, _multi_output = False, True
@@ -280,14 +280,16 @@ class NetRegressor(RegressorMixin, _NetBase):
                                       f"the network was fitted with {self.n_outputs_}")
         return y, "regression"
 
-    def _new_encoder(self, task: str):
+    def _new_encoder(self, task: str, y=None, standardize: bool = True):
         from .data.targets import TargetEncoder
 
-        return TargetEncoder(task, None, self.n_outputs_)
+        # scaled on every row given (the held-out split is a slice of the same y)
+        return TargetEncoder.fit(y, task, "y", standardize=standardize)
 
     def predict(self, X) -> np.ndarray:
         """(n,) for one target (also when fitted on a one-column y), else (n, n_outputs)."""
-        outputs = self._outputs(X).astype(np.float64)
+        outputs = self._outputs(X)  # checks it is fitted first
+        outputs = self.predictor_.encoder.values(outputs)
         return outputs[:, 0] if outputs.shape[1] == 1 else outputs
 
     def __sklearn_tags__(self):

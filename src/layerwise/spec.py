@@ -41,6 +41,12 @@ class DataSpec(_Strict):
     split_seed: Optional[int] = Field(None, ge=0, lt=2 ** 32)  # seed of the val/test splits (default: training.seed)
     standardize: bool = True  # scale numeric columns to mean 0, std 1 (off: raw values, as seeds 3-4)
     max_bytes: Optional[int] = Field(None, gt=0)  # memory budget per data file (default: half of free RAM)
+    # regression: train on (y - mean) / std of the training targets, predict in the original units
+    # (None: the same as `standardize`, so raw-value tutorials stay raw)
+    standardize_target: Optional[bool] = None
+
+    def scales_target(self) -> bool:
+        return self.standardize if self.standardize_target is None else self.standardize_target
 
     @field_validator("target", mode="before")
     @classmethod
@@ -103,7 +109,7 @@ class NetworkSpec(_Strict):
 class EarlyStopping(_Strict):
     enabled: bool = True
     patience: int = Field(10, ge=1)  # epochs without improvement before stopping
-    monitor: str = "val_loss"  # any column of metrics.csv; loss-like metrics are minimised
+    monitor: Optional[str] = None  # the same as training.monitor (kept for older configs)
     min_delta: float = Field(0.0, ge=0.0)
 
 
@@ -122,6 +128,9 @@ class TrainingSpec(_Strict):
     class_weights: Optional[Union[Literal["balanced"], list[float], dict[str, float]]] = Field(
         None, max_length=MAX_CLASS_WEIGHTS)
     early_stopping: EarlyStopping = Field(default_factory=EarlyStopping)
+    # the metric that picks the best epoch (early stopping, best-weight restore): any column of
+    # metrics.csv, loss-like ones minimised. None: val_accuracy (classification), val_r2 (regression)
+    monitor: Optional[str] = None
     shuffle: bool = True
     checkpoint_every: int = Field(0, ge=0)  # also checkpoint every N steps (0: at epoch ends only)
     on_nan: Literal["stop", "skip-batch"] = "stop"  # a non-finite loss stops the run, or skips the batch

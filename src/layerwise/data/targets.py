@@ -51,15 +51,26 @@ class TargetEncoder:
     task: str
     classes: Optional[list[Any]]  # original labels in index order (classification)
     n_outputs: int  # network output size
+    # Regression: per-column mean and std of the training targets. The network learns
+    # (y - mean) / std, so a target near 1e5 (or 1e30) trains like one near 1; `values` maps
+    # its outputs back. None (also for model cards written before this existed) = identity.
+    mean: Optional[list[float]] = None
+    std: Optional[list[float]] = None
 
     @classmethod
-    def fit(cls, y: np.ndarray, task: str, where: str = "target") -> "TargetEncoder":
+    def fit(cls, y: np.ndarray, task: str, where: str = "target", rows=None,
+            standardize: bool = False) -> "TargetEncoder":
+        """Learn the label map (classification) or, with `standardize`, the target scaling
+        (regression) from the rows `rows` of y (all rows when None)."""
         y = check_target_shape(y, where)
         if task == "regression":
             if y.dtype.kind not in "biuf":
                 example = _plain(y.reshape(-1)[0]) if y.size else None
                 raise LayerwiseError(f"{where}: regression needs numeric targets, got text such as {example!r}")
-            return cls(task, None, 1 if y.ndim == 1 else y.shape[1])
+            encoder = cls(task, None, 1 if y.ndim == 1 else y.shape[1])
+            if standardize:
+                encoder.mean, encoder.std = target_scaling(y if rows is None else y[rows], where)
+            return encoder
         if y.ndim == 2 and y.shape[1] > 1:
             raise LayerwiseError(f"{where}: classification takes one target column, got {y.shape[1]}")
         labels = np.unique(y.reshape(-1))
@@ -77,7 +88,12 @@ class TargetEncoder:
         if self.task == "regression":
             if y.dtype.kind not in "biuf":
                 raise LayerwiseError(f"{where}: regression needs numeric targets")
-            return y.reshape(len(y), -1).astype(np.float32)
+            values = y.reshape(len(y), -1)
+            if self.mean is None:
+                return values.astype(np.float32)
+            with np.errstate(over="ignore", invalid="ignore"):  # scaled in float64: 1e30 fits
+                scaled = (values.astype(np.float64) - np.asarray(self.mean)) / np.asarray(self.std)
+            return scaled.astype(np.float32)
         flat = y.reshape(-1)
         numeric = flat.dtype.kind in "iu" and all(isinstance(c, int) and not isinstance(c, bool) for c in self.classes)
         # Integer labels are matched as integers (a 1M-row target as text would take ~84 MB);
@@ -94,7 +110,41 @@ class TargetEncoder:
         index = order[pos].astype(np.int64)
         return index.astype(np.float32).reshape(-1, 1) if self.task == "binary" else index
 
+    def values(self, outputs: np.ndarray) -> np.ndarray:
+        """Regression network outputs (n, k) -> float64 values in the targets' own units."""
+        outputs = np.asarray(outputs, dtype=np.float64)
+        if self.mean is None:
+            return outputs
+        return outputs * np.asarray(self.std) + np.asarray(self.mean)
+
+    def scaling(self) -> Optional[dict[str, list[float]]]:
+        """What model.json stores under "target_scaling" (None: targets are used as given)."""
+        return None if self.mean is None else {"mean": list(self.mean), "std": list(self.std)}
+
+    @classmethod
+    def from_meta(cls, meta: dict, n_outputs: int) -> "TargetEncoder":
+        scaling = meta.get("target_scaling") or {}
+        return cls(meta["task"], meta["classes"], n_outputs, scaling.get("mean"), scaling.get("std"))
+
     def decode(self, index: np.ndarray) -> np.ndarray:
         # The labels' own dtype (int64, str, bool), not object: scikit-learn's metrics reject
         # object arrays of numbers ("mix of binary and unknown targets").
         return np.asarray(self.classes)[np.asarray(index, dtype=np.int64)]
+
+
+def target_scaling(y: np.ndarray, where: str) -> tuple[list[float], list[float]]:
+    """Per-column mean and std of regression targets, in float64 over values divided by their
+    largest magnitude (so 1e300 neither overflows nor loses digits); a constant column keeps std 1."""
+    values = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+    if not np.isfinite(values).all():
+        row = int(np.flatnonzero(~np.isfinite(values).all(axis=1))[0])
+        raise LayerwiseError(f"{where}: row {row + 1} is not a finite number; targets must be finite")
+    if len(values) == 0:
+        return [0.0] * values.shape[1], [1.0] * values.shape[1]
+    magnitude = np.abs(values).max(axis=0)
+    magnitude[magnitude == 0] = 1.0
+    unit = values / magnitude
+    mean = unit.mean(axis=0) * magnitude
+    std = unit.std(axis=0) * magnitude
+    std = np.where(std > 1e-12 * magnitude, std, 1.0)
+    return [float(m) for m in mean], [float(s) for s in std]

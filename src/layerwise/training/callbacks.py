@@ -24,6 +24,18 @@ def lower_is_better(metric: str) -> bool:
     return not any(word in metric for word in ("accuracy", "f1", "r2", "precision", "recall"))
 
 
+DEFAULT_MONITOR = {"multiclass": "val_accuracy", "binary": "val_accuracy", "regression": "val_r2"}
+
+
+def resolve_monitor(spec, task: str, has_val: bool = True) -> str:
+    """The metric that picks the best epoch: training.monitor, else early_stopping.monitor, else
+    the task's validation score (accuracy / R²: what the user will judge the model by; the loss
+    keeps falling on rows the model already gets right, or is skewed by a few corrupt rows)."""
+    if not has_val:
+        return "train_loss"
+    return spec.monitor or spec.early_stopping.monitor or DEFAULT_MONITOR[task]
+
+
 class EarlyStopping(Callback):
     """Stop when `monitor` has not improved for `patience` epochs; restore the best weights."""
 
@@ -41,14 +53,22 @@ class EarlyStopping(Callback):
         value = logs.get(self.monitor)
         if value is None or not math.isfinite(value):
             return
-        if self.best is None or self.sign * (value - self.best) < -self.min_delta:
+        if self.best is None or self.sign * (value - self.best) < -self.min_delta or self._tie_won(value, logs):
             self.best, self.best_epoch, self.wait = value, epoch, 0
+            self.best_loss = logs.get("val_loss")
             self._keep_best(trainer.model)
         else:
             self.wait += 1
             if self.enabled and self.wait >= self.patience:
                 trainer.stop_training = True
                 self.stopped_epoch = epoch
+
+    def _tie_won(self, value: float, logs: dict) -> bool:
+        """Accuracy takes few values on a small validation set: an epoch that ties the best
+        score with a lower validation loss is the better one."""
+        loss, best_loss = logs.get("val_loss"), getattr(self, "best_loss", None)
+        return (value == self.best and self.monitor != "val_loss" and loss is not None
+                and best_loss is not None and loss < best_loss)
 
     def _keep_best(self, model) -> None:
         live = model.state_dict()
@@ -80,12 +100,14 @@ class EarlyStopping(Callback):
     # -- resume support: the full state, as plain values and tensors
     def state_dict(self) -> dict:
         return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait,
-                "best_state": self.best_state, "stopped_epoch": self.stopped_epoch}
+                "best_state": self.best_state, "stopped_epoch": self.stopped_epoch,
+                "best_loss": getattr(self, "best_loss", None)}
 
     def load_state_dict(self, state: dict) -> None:
         self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]
         self.best_state = state["best_state"]
         self.stopped_epoch = state.get("stopped_epoch", 0)
+        self.best_loss = state.get("best_loss")
 
 
 def format_epoch(epoch: int, epochs: int, logs: dict[str, Any]) -> str:

@@ -146,7 +146,11 @@ class Trainer:
         if self.schedule_when == "epoch":
             self.scheduler.step()
         elif self.schedule_when == "metric":
-            self.scheduler.step(logs.get(self.monitor, logs["train_loss"]))
+            from .callbacks import lower_is_better
+
+            monitor = self.monitor if self.monitor in logs else "train_loss"
+            sign = 1.0 if lower_is_better(monitor) else -1.0  # ReduceLROnPlateau minimises
+            self.scheduler.step(sign * logs[monitor])
 
     # ---- evaluation ----------------------------------------------------------------------------
     def evaluate(self, X, y) -> dict[str, float]:

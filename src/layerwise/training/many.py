@@ -16,7 +16,7 @@ from typing import Any
 from ..errors import LayerwiseError
 from ..model import build_model, initialise
 from .batches import ResidentBatches, to_device_tensors
-from .callbacks import EarlyStopping, format_epoch, lower_is_better
+from .callbacks import EarlyStopping, format_epoch, lower_is_better, resolve_monitor
 from .loop import device_metrics
 from .optim import make_loss, make_optimizer, make_scheduler
 
@@ -74,7 +74,7 @@ class ManyTrainer:
         self.scheduler, self.schedule_when = make_scheduler(spec, self.optimizer, len(self.batches[0]))
         val = prepared.split("val")
         self.val = None if val is None else to_device_tensors(val[0], val[1], device)
-        self.monitor = "val_loss" if self.val is not None else "train_loss"
+        self.monitor = resolve_monitor(spec, prepared.task, self.val is not None)
         self.stoppers = [EarlyStopping(self.monitor, spec.early_stopping.patience, enabled=False) for _ in configs]
         self.histories: list[list[dict[str, Any]]] = [[] for _ in configs]
 

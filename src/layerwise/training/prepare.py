@@ -98,6 +98,9 @@ def prepare(config: RunConfig, dataset: Dataset, sample_weight=None, rows=None) 
         train_idx, val_idx, test_idx = (np.asarray(part, dtype=np.int64) for part in rows)
     if len(train_idx) == 0:
         raise LayerwiseError(f"{dataset.name}: no training rows left after the validation/test splits")
+    if task == "regression" and config.data.scales_target():  # learned on the training rows only
+        encoder = TargetEncoder.fit(dataset.y, task, f"{dataset.name} target", train_idx, standardize=True)
+        targets = encoder.encode(dataset.y, where=f"{dataset.name} target")
     preprocessor = Preprocessor.fit(dataset.X, dataset.kind, dataset.pixel_scale, train_idx,
                                     config.data.standardize)
     features = preprocessor.transform(dataset.X, where=dataset.name)

@@ -16,7 +16,7 @@ from ..metrics import task_metrics
 from ..model import build_model, initialise
 from ..spec import RunConfig
 from .batches import ResidentBatches, to_device_tensors
-from .callbacks import EarlyStopping, Progress
+from .callbacks import EarlyStopping, Progress, resolve_monitor
 from .loop import Trainer, predict_outputs
 from .optim import class_weight_vector, make_loss, make_optimizer, make_scheduler
 
@@ -41,7 +41,7 @@ class TrainingSession:
         self.scheduler, self.schedule_when = make_scheduler(spec, self.optimizer, len(self.batches))
         val = prepared.split("val")
         self.val = None if val is None else to_device_tensors(val[0], val[1], device)
-        monitor = spec.early_stopping.monitor if self.val is not None else "train_loss"
+        monitor = resolve_monitor(spec, prepared.task, self.val is not None)
         self.early_stopping = EarlyStopping(monitor, spec.early_stopping.patience,
                                             spec.early_stopping.min_delta, spec.early_stopping.enabled)
         self.trainer = Trainer(self.model, self.loss_fn, self.optimizer, self.batches, task=prepared.task,
@@ -125,7 +125,10 @@ class TrainingSession:
             outputs = predict_outputs(self.model, self.batches.X, torch.from_numpy(rows).to(self.device))
             targets = prepared.targets[rows]
         n_classes = len(prepared.encoder.classes or []) or None
-        return task_metrics(prepared.task, np.asarray(targets), outputs.float().cpu().numpy(), n_classes)
+        outputs = outputs.float().cpu().numpy()
+        if prepared.task == "regression":  # metrics in the targets' own units
+            targets, outputs = prepared.encoder.values(targets), prepared.encoder.values(outputs)
+        return task_metrics(prepared.task, np.asarray(targets), outputs, n_classes)
 
     def summarise(self, best_epoch: int, seconds: float) -> dict[str, Any]:
         history = self.trainer.history
