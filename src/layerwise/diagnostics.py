@@ -114,7 +114,8 @@ def _judge_regression(judgement: Judgement, predictor, train_targets: np.ndarray
     part = judgement.holdout
     actual = np.asarray(part.y, dtype=np.float64).reshape(len(part.y), -1)
     predicted = np.asarray(predictor.predict(part.X, where=f"{part.split} rows"), dtype=np.float64).reshape(actual.shape)
-    mean = np.asarray(train_targets, dtype=np.float64).reshape(len(train_targets), -1).mean(axis=0)
+    train_values = predictor.encoder.values(np.asarray(train_targets).reshape(len(train_targets), -1))
+    mean = train_values.mean(axis=0)  # in the targets' own units
     baseline = regression_metrics(actual, np.broadcast_to(mean, actual.shape))
     judgement.baseline = {k: v for k, v in baseline.items() if k != "rows"}
     judgement.curves = {"actual": actual[:, 0], "predicted": predicted[:, 0]}
@@ -195,6 +196,7 @@ def _scorer(predictor, y: np.ndarray):
 
     if predictor.task == "regression":
         truth = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
-        return lambda outputs: float(r2_score(truth, outputs.astype(np.float64).reshape(truth.shape)))
+        # network outputs are standardised targets: map them back to the targets' units first
+        return lambda outputs: float(r2_score(truth, predictor.encoder.values(outputs).reshape(truth.shape)))
     truth = predictor.encoder.encode(y).reshape(-1).astype(np.int64)
     return lambda outputs: float((probabilities(predictor.task, outputs).argmax(axis=1) == truth).mean())
