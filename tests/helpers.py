@@ -72,6 +72,30 @@ def run_subprocess(args: Iterable, cwd: Optional[Path] = None, timeout: float = 
     return CliResult(done.returncode, done.stdout, done.stderr)
 
 
+LIMIT_SECONDS = 10  # one hostile input: refused (or trained) within this wall time...
+LIMIT_BYTES = 2**30  # ...and this much heap (RLIMIT_DATA)
+
+
+def _limit_memory(limit: int = LIMIT_BYTES) -> None:
+    # RLIMIT_DATA (heap and private anonymous mappings), not RLIMIT_AS: torch's shared libraries
+    # alone reserve ~600 MB of address space, so `import torch` fails under a 1 GB RLIMIT_AS.
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+
+
+def run_limited(args: Iterable, cwd: Optional[Path] = None, seconds: float = LIMIT_SECONDS) -> Optional[CliResult]:
+    """`python -m layerwise ARGS` with at most `seconds` of wall time and 1 GiB of heap; None when
+    the time ran out (the process is killed)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    try:
+        done = subprocess.run([sys.executable, "-m", "layerwise", *map(str, args)], cwd=cwd, env=env,
+                              capture_output=True, text=True, timeout=seconds, preexec_fn=_limit_memory)
+    except subprocess.TimeoutExpired:
+        return None
+    return CliResult(done.returncode, done.stdout, done.stderr)
+
+
 def assert_user_error(result: CliResult, *fragments: str) -> str:
     """Exit 2, exactly one stderr line `error: ...` containing every fragment, no traceback."""
     where = f"exit {result.code}\nstdout: {result.out[-2000:]}\nstderr: {result.err[-2000:]}"
@@ -241,3 +265,21 @@ def fuzz_cli(suite: str, args: list, workdir: Path, run_dir: Optional[Path] = No
         allowed = {"eval.json"} if command == "evaluate" and result.code == 0 else set()
         assert files_under(run_dir) - watched <= allowed
     return result
+
+
+# ---- hostile files (tests/test_hardening.py and the fuzz suites) -------------------------------
+
+def alias_bomb(levels: int, fanout: int, leaf: str = "1") -> tuple[str, str]:
+    """("anchors" YAML lines defining &a0..&aN, "*aN"): level k lists `fanout` aliases of level
+    k-1, so *aN expands to fanout**(levels+1) leaves from a few hundred bytes ("billion laughs")."""
+    lines = [f"a0: &a0 [{', '.join([leaf] * fanout)}]"]
+    for k in range(1, levels + 1):
+        lines.append(f"a{k}: &a{k} [{', '.join([f'*a{k - 1}'] * fanout)}]")
+    return "\n".join(lines) + "\n", f"*a{levels}"
+
+
+def gzip_bomb(header: bytes, expanded: int, chunk: int = 2**24) -> bytes:
+    """`header` then `expanded` zero bytes, gzip-compressed as repeated members (gzip readers
+    concatenate members): ~1 KB on disk per 1 MB out, built in milliseconds."""
+    member = gzip.compress(bytes(chunk), compresslevel=9)
+    return gzip.compress(header) + member * max(1, expanded // chunk)

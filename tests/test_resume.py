@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from layerwise.artifacts import read_status
+
 KILLS = int(os.environ.get("LAYERWISE_KILLS", "5"))  # 5 in CI; LAYERWISE_KILLS=50 locally
 
 
@@ -79,7 +81,8 @@ def test_kill_and_resume_is_bit_identical(data_file, reference, tmp_path):
         killed += kill_at_random_point(train_args(data_file, run), run, rng)
         status = json.loads((run / "status.json").read_text())["state"]
         assert status in ("running", "complete")
-        if status == "running":
+        if status == "running":  # left by the killed process; readers see its pid is gone
+            assert read_status(run)["state"] == "crashed"
             result = subprocess.run([sys.executable, "-m", "layerwise", "resume", str(run), "--quiet"],
                                     capture_output=True, text=True)
             assert result.returncode == 0, result.stderr

@@ -2,8 +2,9 @@
 
 Every file is written to a temporary file in the same directory, flushed, fsynced and renamed
 over its final name, so a reader sees either the old file or the new one, never half of one.
-`status.json` says whether a run is `running`, `complete` or `failed` (with the reason); only a
-`complete` run is a finished one.
+`status.json` says whether a run is `running` (with the pid, host and process start time),
+`complete` or `failed` (with the reason); a `running` run whose process has died reads as
+`crashed`. Only a `complete` run is a finished one.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import hashlib
 import io
 import json
 import os
+import socket
 import tempfile
 import time
 from pathlib import Path
@@ -128,19 +130,59 @@ def _clear_run_files(run_dir: Path) -> None:
 
 
 def set_status(run_dir: Path, state: str, reason: Optional[str] = None) -> None:
-    write_json(run_dir / "status.json", {"state": state, "reason": reason,
-                                         "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                                         "layerwise_version": __version__})
+    status = {"state": state, "reason": reason, "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
+              "layerwise_version": __version__}
+    if state == "running":  # who is running it, so a reader can tell a live run from a killed one
+        status.update(pid=os.getpid(), host=socket.gethostname(), process_started=_process_start(os.getpid()))
+    write_json(run_dir / "status.json", status)
 
 
 def read_status(run_dir: Path) -> dict:
+    """status.json; a `running` run whose process is gone (killed by the OS or kill -9, so it never
+    wrote `failed`) reads as `crashed`, which `layerwise resume` continues."""
     path = Path(run_dir) / "status.json"
     if not path.is_file():
         return {}
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        status = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError):
         return {"state": "unknown"}
+    if not isinstance(status, dict):
+        return {"state": "unknown"}
+    if status.get("state") == "running" and not _still_running(status):
+        status = {**status, "state": "crashed",
+                  "reason": f"process {status.get('pid')} on {status.get('host')} ended while the run was "
+                            f"running (killed?); continue with `layerwise resume {run_dir}`"}
+    return status
+
+
+def _process_start(pid: int) -> Optional[str]:
+    """An identity for process `pid` that a reused PID does not share: the boot id and the start
+    time in clock ticks after boot (/proc/PID/stat field 22). None off Linux."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except (OSError, IndexError):
+        return None
+    if fields[0] in ("Z", "X"):  # exited, not yet reaped by its parent: gone all the same
+        return "ended"
+    return f"{boot}:{fields[19]}"
+
+
+def _still_running(status: dict) -> bool:
+    pid = status.get("pid")
+    if not isinstance(pid, int) or status.get("host") != socket.gethostname():
+        return True  # an older status without a pid, or another machine: cannot tell from here
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        pass  # exists (another user's)
+    now = _process_start(pid)
+    if now == "ended":
+        return False
+    return now is None or status.get("process_started") in (None, now)
 
 
 # ---- model -------------------------------------------------------------------------------------

@@ -6,13 +6,13 @@ import copy
 from pathlib import Path
 
 from . import artifacts
+from .errors import LayerwiseError
 from .run import Run, resolve_device, run_in
 
 
 def train_copies(config, data, repeat: int, quiet: bool, overwrite: bool, stream) -> list[Run]:
-    from .training.many import ManyTrainer, best_metric, check_repeatable, copy_config
+    from .training.many import ManyTrainer, check_repeatable, copy_config
     from .training.prepare import load_training_data, prepare
-    from .training.session import TrainingSession
 
     check_repeatable(config)
     configs = [copy_config(config, i) for i in range(repeat)]
@@ -23,6 +23,24 @@ def train_copies(config, data, repeat: int, quiet: bool, overwrite: bool, stream
     if not quiet:
         print(f"device: {device}  data: {prepared.name}  training {repeat} copies at once  run: {parent}",
               file=stream, flush=True)
+    artifacts.set_status(parent, "running")
+    try:
+        runs, rows = _fit_and_write(config, configs, prepared, device, many, parent, quiet, overwrite, stream)
+    except BaseException as exc:  # the parent directory exists: it must not stay `running`
+        state = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+        artifacts.set_status(parent, state, str(exc) if isinstance(exc, LayerwiseError) else f"{type(exc).__name__}: {exc}")
+        raise
+    artifacts.write_metrics_csv(parent / "comparison.csv", rows)
+    artifacts.set_status(parent, "complete")
+    if not quiet:
+        _print_table(rows, stream)
+    return runs
+
+
+def _fit_and_write(config, configs, prepared, device, many, parent: Path, quiet, overwrite, stream):
+    from .training.many import best_metric
+    from .training.session import TrainingSession
+
     many.fit(config.training.epochs, quiet, stream)
     runs, rows = [], []
     for i, (copy_cfg, model, history, stopper) in enumerate(zip(configs, many.models, many.histories, many.stoppers)):
@@ -35,11 +53,7 @@ def train_copies(config, data, repeat: int, quiet: bool, overwrite: bool, stream
         rows.append({"copy": i, "seed": copy_cfg.training.seed, "best_epoch": run.summary["best_epoch"],
                      f"best_{many.monitor}": best_metric(history, many.monitor),
                      **{k: v for k, v in test.items() if isinstance(v, float)}})
-    artifacts.write_metrics_csv(parent / "comparison.csv", rows)
-    artifacts.set_status(parent, "complete")
-    if not quiet:
-        _print_table(rows, stream)
-    return runs
+    return runs, rows
 
 
 def _print_table(rows: list[dict], stream) -> None:

@@ -166,9 +166,13 @@ def resume(run_dir, data=None, quiet: bool = False, stream=None) -> Run:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise LayerwiseError(f"{run_dir}: run directory not found")
-    state = artifacts.read_status(run_dir).get("state")
+    status = artifacts.read_status(run_dir)
+    state = status.get("state")
     if state == "complete":
         raise LayerwiseError(f"{run_dir}: run is already complete; nothing to resume")
+    if state == "running":  # its process is alive (a dead one reads as crashed)
+        raise LayerwiseError(f"{run_dir}: run is still running (process {status.get('pid')} on "
+                             f"{status.get('host')}); wait for it or stop it first")
     raw = load_yaml(run_dir / "config.yaml")
     config = RunConfig.from_dict(raw, where=str(run_dir / "config.yaml"))
     config.out = str(run_dir)

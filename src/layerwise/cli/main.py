@@ -118,6 +118,10 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
+    except MemoryError:  # inputs are checked against the memory budget first; this is the backstop
+        print("error: out of memory: the data or the network is too large for the memory this process may use",
+              file=sys.stderr)
+        sys.exit(2)
     sys.exit(code if isinstance(code, int) else 0)
 
 
