@@ -74,14 +74,6 @@ def test_resident_batches_visit_every_row_once_per_epoch():
     assert torch.equal(resumed, seen[4:])
 
 
-def test_resident_batches_shard_disjointly_across_ranks():
-    X = torch.arange(12.0).reshape(12, 1)
-    shards = [torch.cat([x for x, _ in ResidentBatches(X, torch.arange(12), None, 2, seed=0, rank=r,
-                                                       world_size=3).epoch(1)]) for r in range(3)]
-    rows = torch.cat(shards).reshape(-1).tolist()
-    assert sorted(rows) == list(range(12))
-
-
 def test_repeat_equals_separate_runs(blobs, tmp_path):
     X, y = blobs
     np.savez(tmp_path / "blobs.npz", x=X, y=y)

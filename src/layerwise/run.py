@@ -82,6 +82,7 @@ def train(config=None, data=None, out: Optional[str] = None, quiet: bool = False
     if out is not None:
         config.out = str(out)
     stream = stream or sys.stdout
+    group = _join_group(config, repeat)
     if repeat > 1:
         from .many_runs import train_copies
 
@@ -91,15 +92,38 @@ def train(config=None, data=None, out: Optional[str] = None, quiet: bool = False
         return train_copies(config, data, repeat, quiet, overwrite, stream)
     dataset = load_training_data(config, data)
     prepared = prepare(config, dataset, sample_weight)
-    device = resolve_device(config.training.device)
-    session = TrainingSession(config, prepared, device)  # builds the model: may still raise
+    device = group.device if group is not None else resolve_device(config.training.device)
+    session = TrainingSession(config, prepared, device, group)  # builds the model: may still raise
     for callback in callbacks:
         session.trainer.add_callback(callback)
+    if group is not None and not group.is_writer:
+        return follow(session)
     run_dir = artifacts.create_run_dir(config.out, config.name or prepared.name, overwrite)
     if not quiet:
+        processes = f"  processes: {group.world_size} ({group.backend})" if group is not None else ""
         print(f"device: {device}  data: {prepared.name} ({len(prepared.train_idx)} train rows)  "
-              f"task: {prepared.task}  run: {run_dir}", file=stream, flush=True)
+              f"task: {prepared.task}{processes}  run: {run_dir}", file=stream, flush=True)
     return run_in(run_dir, config, prepared, session, quiet, stream)
+
+
+def _join_group(config: RunConfig, repeat: int = 1):
+    """This process's DDP group when torchrun (or `--nproc-per-node`) started it, else None."""
+    from . import distributed
+
+    if distributed.worker_env() is None:
+        return None
+    if repeat > 1:
+        raise LayerwiseError("--repeat cannot be combined with several processes (--nproc-per-node/torchrun)")
+    group = distributed.join(config.training.device)
+    distributed.check_batch(config.training.batch_size, group.world_size)
+    return group
+
+
+def follow(session) -> None:
+    """A DDP rank other than 0: train and evaluate in step with rank 0, which writes everything."""
+    history, best_epoch = session.fit(None, True, sys.stdout)
+    session.summarise(best_epoch, 0.0)  # its collectives (sharded evaluation) need every rank
+    return None
 
 
 def fit(config=None, data=None, sample_weight=None, quiet: bool = True, overrides=(), stream=None,
@@ -131,7 +155,7 @@ def run_in(run_dir: Path, config: RunConfig, prepared, session, quiet: bool, str
     artifacts.set_status(run_dir, "running")
     started = time.perf_counter()
     try:
-        resolved = resolved_config(config, prepared, session.device)
+        resolved = resolved_config(config, prepared, session)
         artifacts.write_yaml(run_dir / "config.yaml", resolved)
         history, best_epoch = session.fit(run_dir, quiet, stream)
         summary = session.summarise(best_epoch, time.perf_counter() - started)
@@ -176,14 +200,32 @@ def resume(run_dir, data=None, quiet: bool = False, stream=None) -> Run:
     raw = load_yaml(run_dir / "config.yaml")
     config = RunConfig.from_dict(raw, where=str(run_dir / "config.yaml"))
     config.out = str(run_dir)
+    group = _join_group(config)
+    trained_by = (raw.get("resolved") or {}).get("world_size", 1)
+    if (group.world_size if group is not None else 1) != trained_by:
+        raise LayerwiseError(f"{run_dir}: trained by {trained_by} process(es); resume it with as many "
+                             f"(`layerwise resume` restarts them on one machine; torchrun for several)")
     prepared = prepare(config, load_training_data(config, data))
-    session = TrainingSession(config, prepared, resolve_device(config.training.device))
+    device = group.device if group is not None else resolve_device(config.training.device)
+    session = TrainingSession(config, prepared, device, group)
     session.restore(run_dir)
+    if group is not None and not group.is_writer:
+        return follow(session)
     stream = stream or sys.stdout
     if not quiet:
         epoch, step = session.start
         print(f"resuming {run_dir} at epoch {epoch}" + (f", step {step}" if step else ""), file=stream, flush=True)
     return run_in(run_dir, config, prepared, session, quiet, stream)
+
+
+def trained_by(run_dir) -> int:
+    """How many processes trained the run in `run_dir` (its config.yaml; 1 when unknown)."""
+    from .spec import load_yaml
+
+    path = Path(run_dir) / "config.yaml"
+    if not path.is_file():
+        return 1
+    return int(((load_yaml(path) or {}).get("resolved") or {}).get("world_size") or 1)
 
 
 def model_meta(prepared) -> dict:
@@ -199,7 +241,7 @@ def _target_names(prepared) -> list[str]:
     return list(prepared.target_names or ["target"])
 
 
-def resolved_config(config: RunConfig, prepared, device: str) -> dict:
+def resolved_config(config: RunConfig, prepared, session) -> dict:
     import torch
 
     resolved = config.to_dict()
@@ -211,7 +253,7 @@ def resolved_config(config: RunConfig, prepared, device: str) -> dict:
 
     has_val = len(prepared.val_idx) > 0 or prepared.val is not None
     resolved["training"]["monitor"] = resolve_monitor(config.training, prepared.task, has_val)
-    resolved["resolved"] = {"device": device, "layerwise_version": __version__,
+    resolved["resolved"] = {"device": session.device, **session.parallel(), "layerwise_version": __version__,
                             "torch_version": str(torch.__version__), "python_version": platform.python_version(),
                             "train_rows": int(len(prepared.train_idx)), "val_rows": int(len(prepared.val_idx)),
                             "test_rows": int(len(prepared.test_idx))}

@@ -113,7 +113,10 @@ def main(argv: list[str] | None = None) -> None:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
     except LayerwiseError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        from ..distributed import is_silent_rank
+
+        if not getattr(exc, "quiet", False) and not is_silent_rank():  # DDP: rank 0 speaks for all
+            print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -67,6 +67,7 @@ def train(
     log: Optional[List[str]] = typer.Option(None, "--log", help="Also log metrics to tensorboard (<run>/tensorboard) or mlflow; repeatable. Optional extras."),
     mlflow_uri: Optional[str] = typer.Option(None, "--mlflow-uri", help="MLflow tracking store for --log mlflow (default sqlite:///mlflow.db)."),
     repeat: int = typer.Option(1, "--repeat", min=1, help="Train N copies at once (seeds seed..seed+N-1), one run directory each."),
+    nproc_per_node: Optional[int] = typer.Option(None, "--nproc-per-node", min=1, help="Train one run with N processes on this machine (DDP: gloo on CPU, NCCL with a GPU each); torchrun works too."),
     resume_dir: Optional[Path] = typer.Option(None, "--resume", help="Continue this run directory instead of starting a new one."),
     device: Optional[str] = typer.Option(None, "--device", help="auto|cpu|cuda|mps"),
     out: Optional[Path] = typer.Option(None, "--out", help="Run directory (default runs/<data>-<timestamp>)."),
@@ -99,8 +100,12 @@ def train(
         from ..run import as_config
 
         return print_cv(cross_validate(as_config(config if config is not None else {}, overrides), folds))
+    if nproc_per_node is not None:
+        return _launch_train(nproc_per_node, config, overrides, out, overwrite, quiet, repeat)
     run = train_run(config if config is not None else {}, overrides=overrides, out=out, quiet=quiet,
                     overwrite=overwrite, repeat=repeat)
+    if run is None:  # a DDP rank other than 0: rank 0 reports
+        return
     if isinstance(run, list):
         print(f"runs: {run[0].dir.parent} ({len(run)} copies, comparison.csv)")
         return
@@ -115,8 +120,36 @@ def resume(
     run_dir: Path = typer.Argument(..., help="The run directory of an interrupted or crashed run."),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
-    """Continue a run from its last checkpoint (bit-identical to an uninterrupted run on CPU)."""
-    from ..run import resume as resume_run
+    """Continue a run from its last checkpoint (bit-identical to an uninterrupted run on CPU).
+    A run trained by several processes restarts with as many."""
+    from .. import distributed
+    from ..run import resume as resume_run, trained_by
 
+    if distributed.worker_env() is None and trained_by(run_dir) > 1:
+        distributed.launch(trained_by(run_dir), ["resume", str(run_dir)] + (["--quiet"] if quiet else []))
+        return
     run = resume_run(run_dir, quiet=quiet)
-    print(f"report: {run.dir / 'report.html'}")
+    if run is not None:  # None: a DDP rank other than 0
+        print(f"report: {run.dir / 'report.html'}")
+
+
+def _launch_train(nproc_per_node: int, config: Optional[Path], overrides: list[str], out: Optional[Path],
+                  overwrite: bool, quiet: bool, repeat: int) -> None:
+    """Check what can be checked here (one line, no workers started), then start the workers:
+    each runs this same command without --nproc-per-node, with the flags as --set overrides."""
+    from .. import distributed
+    from ..errors import LayerwiseError
+    from ..run import as_config
+
+    if distributed.worker_env() is not None:
+        raise LayerwiseError("--nproc-per-node: already started by torchrun (RANK is set); leave the flag out")
+    if repeat > 1:
+        raise LayerwiseError("--nproc-per-node cannot be combined with --repeat: train the copies "
+                             "in one process, or one DDP run at a time")
+    settings = as_config(config if config is not None else {}, overrides)
+    distributed.check_batch(settings.training.batch_size, nproc_per_node)
+    command = ["train"] + ([str(config)] if config is not None else [])
+    for item in overrides:
+        command += ["--set", item]
+    command += (["--out", str(out)] if out is not None else []) + (["--overwrite"] if overwrite else [])
+    distributed.launch(nproc_per_node, command + (["--quiet"] if quiet else []))

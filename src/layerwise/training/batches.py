@@ -3,8 +3,8 @@
 A DataLoader over a TensorDataset builds every batch from per-sample Python calls; here a batch
 is one `index_select` of a per-epoch permutation, so the per-step cost is a few kernel launches.
 The permutation is a pure function of (seed, epoch), which makes the data order reproducible and
-lets a resumed run skip to any step of any epoch. `rank`/`world_size` shard each epoch's order
-(every rank sees a disjoint slice), ready for DDP.
+lets a resumed run skip to any step of any epoch, and lets DDP ranks split each global batch
+(`training/ddp.py`, ShardedBatches).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Iterator, Optional
 
 class ResidentBatches:
     def __init__(self, X, y, indices=None, batch_size: int = 32, shuffle: bool = True,
-                 seed: int = 0, rank: int = 0, world_size: int = 1, weights=None):
+                 seed: int = 0, weights=None):
         import torch
 
         self.X, self.y = X, y  # (N, ...) features and (N, ...) targets, on the training device
@@ -23,11 +23,10 @@ class ResidentBatches:
         self.indices = indices if indices is not None else torch.arange(len(X), device=X.device)
         self.batch_size = batch_size if batch_size > 0 else len(self.indices)  # 0 = full batch
         self.shuffle, self.seed = shuffle, seed
-        self.rank, self.world_size = rank, world_size
 
     @property
     def rows(self) -> int:
-        return len(self.indices) // self.world_size
+        return len(self.indices)
 
     def __len__(self) -> int:
         """Optimizer steps per epoch (the last batch may be smaller)."""
@@ -42,30 +41,26 @@ class ResidentBatches:
         return rows
 
     def order(self, epoch: int):
-        """This rank's row indices for `epoch`, in the order they are visited."""
+        """The row indices of `epoch`, in the order they are visited."""
         import torch
 
         if self.shuffle:
             generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
             permutation = torch.randperm(len(self.indices), generator=generator).to(self.indices.device)
-            order = permutation if self.all_rows else self.indices[permutation]
-        else:
-            order = self.indices
-        if self.world_size == 1:
-            return order
-        return order[self.rank:self.rows * self.world_size:self.world_size]
+            return permutation if self.all_rows else self.indices[permutation]
+        return self.indices
 
     def epoch(self, epoch: int, start_step: int = 0) -> Iterator[tuple]:
         """(x, y) or (x, y, weights) for each step of `epoch`, from `start_step` (for resume)."""
         tensors = (self.X, self.y) if self.weights is None else (self.X, self.y, self.weights)
-        if self.world_size == 1 and self.batch_size >= self.rows:
+        if self.batch_size >= self.rows:
             # Full batch: one step over every training row, whose loss does not depend on the
             # order, so no permutation and (when training on all rows) no gather at all.
             if start_step == 0:
                 yield tensors if self.all_rows else tuple(t.index_select(0, self.indices) for t in tensors)
             return
         order = self.order(epoch)
-        whole = not self.shuffle and self.world_size == 1 and len(order) == len(self.X)
+        whole = not self.shuffle and len(order) == len(self.X)
         for start in range(start_step * self.batch_size, len(order), self.batch_size):
             if whole:  # in-order over all rows: plain slices, no gather at all
                 yield tuple(t[start:start + self.batch_size] for t in tensors)

@@ -148,7 +148,11 @@ def save_checkpoint(path: Path, trainer, early_stopping, epoch: int, step: int) 
         tensors["epoch.step_losses"] = trainer.step_losses
     rng_tensors, rng_meta = _rng_state()
     tensors.update(rng_tensors)
+    ranks = getattr(trainer, "rank_states", None) or []  # DDP: every rank's (tensors, meta), see RankStates
+    for rank, (rank_tensors, _) in enumerate(ranks[1:], start=1):
+        tensors.update({f"rank{rank}.{key}": value for key, value in rank_tensors.items()})
     meta = {"format": CHECKPOINT_FORMAT, "layerwise_version": __version__, "epoch": epoch, "step": step,
+            "world_size": len(ranks) or 1, "ranks": [rank_meta for _, rank_meta in ranks],
             "skipped": trainer.skipped, "optimizer": optim_meta, "rng": rng_meta,
             "scheduler": trainer.scheduler.state_dict() if trainer.scheduler is not None else None,
             "early_stopping": stopping, "history": trainer.history, "stop_training": trainer.stop_training}

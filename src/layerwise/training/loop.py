@@ -32,6 +32,8 @@ class Trainer:
         self.callbacks = list(callbacks)
         self.monitor, self.on_nan = monitor, on_nan  # on_nan: "stop" | "skip-batch"
         self.autocast = precision == "bf16"  # bf16 autocast of the forward pass (weights stay fp32)
+        self.train_model = model  # the module the training forward pass calls (DDP wraps `model`)
+        self.group = None  # a `distributed.Group` when this is one rank of a DDP job
         self.stop_training = False
         self.interrupt_requested = False  # set by a SIGINT handler; honoured between steps
         self.history: list[dict[str, Any]] = []
@@ -55,11 +57,16 @@ class Trainer:
             import torch
 
             with torch.autocast(x.device.type, dtype=torch.bfloat16):
-                outputs = self.model(x)
+                outputs = self.train_model(x)
             outputs = outputs.float()
         else:
-            outputs = self.model(x)
-        loss = self.loss_fn(outputs, y) if weights is None else weighted_loss(self.loss_fn, outputs, y, weights)
+            outputs = self.train_model(x)
+        if self.group is not None:  # weights are this rank's row scales (see ShardedBatches)
+            loss = (per_row_loss(self.loss_fn, outputs, y) * weights).sum()
+        elif weights is None:
+            loss = self.loss_fn(outputs, y)
+        else:
+            loss = weighted_loss(self.loss_fn, outputs, y, weights)
         if self.on_nan == "skip-batch" and not bool(loss.isfinite()):  # a host sync: opt-in only
             self.skipped += 1
             return loss.detach().new_zeros(())
@@ -95,6 +102,8 @@ class Trainer:
                 raise KeyboardInterrupt
         rows = self.batches.step_rows(self.step_losses.device)
         losses = self.step_losses.double()
+        if self.group is not None:  # each rank holds world_size x its share of each batch's loss
+            losses = self.group.sum(losses) / self.group.world_size
         if self.on_nan == "skip-batch":
             rows = torch.where(losses != 0, rows, torch.zeros_like(rows)) if self.skipped else rows
         train_loss = float((losses * rows).sum() / rows.sum().clamp_min(1))
@@ -157,7 +166,7 @@ class Trainer:
         """Loss and the per-epoch metrics on (X, y), computed on the device in large batches."""
         import torch
 
-        outputs = predict_outputs(self.model, X)
+        outputs = predict_outputs(self.model, X) if self.group is None else self.group.predict(self.model, X)
         with torch.inference_mode():
             metrics = {"loss": self.loss_fn(outputs, y).item()}
             metrics.update(device_metrics(self.task, outputs, y))
@@ -166,14 +175,18 @@ class Trainer:
 
 def weighted_loss(loss_fn, outputs, y, weights):
     """sum(w_i * loss_i) / sum(w_i): the mean loss with per-row weights, for any torch loss."""
+    return (per_row_loss(loss_fn, outputs, y) * weights).sum() / weights.sum().clamp_min(1e-12)
+
+
+def per_row_loss(loss_fn, outputs, y):
+    """(rows,) unreduced loss of each row (multi-output: the mean over its outputs)."""
     reduction = loss_fn.reduction
     loss_fn.reduction = "none"
     try:
         per_row = loss_fn(outputs, y)
     finally:
         loss_fn.reduction = reduction
-    per_row = per_row.reshape(len(outputs), -1).mean(dim=1)  # multi-output: mean over outputs
-    return (per_row * weights).sum() / weights.sum().clamp_min(1e-12)
+    return per_row.flatten(1).mean(dim=1) if per_row.dim() > 1 else per_row
 
 
 def predict_outputs(model, X, rows=None):

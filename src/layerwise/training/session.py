@@ -22,21 +22,27 @@ from .optim import class_weight_vector, make_loss, make_optimizer, make_schedule
 
 
 class TrainingSession:
-    def __init__(self, config: RunConfig, prepared, device: str):
+    def __init__(self, config: RunConfig, prepared, device: str, group=None):
+        """group: a `distributed.Group` when this process is one rank of a DDP job (device is then
+        the group's), else None."""
         import torch
 
-        self.config, self.prepared, self.device = config, prepared, device
+        self.config, self.prepared, self.device, self.group = config, prepared, device, group
         spec = config.training
         torch.manual_seed(spec.seed)
         self.model = build_model(prepared.arch)
         initialise(self.model, config.network, prepared.arch)
         self.model.to(device)
+        if group is not None and group.rank:
+            torch.manual_seed(spec.seed + group.rank)  # same initial weights, own dropout masks
         X, y = to_device_tensors(prepared.features, prepared.targets, device)
         train_rows = torch.from_numpy(prepared.train_idx).to(device)
         weights = None if prepared.weights is None else torch.from_numpy(prepared.weights).to(device)
         self.batches = ResidentBatches(X, y, train_rows, spec.batch_size, spec.shuffle, spec.seed, weights=weights)
         weights = class_weight_vector(spec, prepared.targets[prepared.train_idx], prepared.encoder.classes)
         self.loss_fn = make_loss(prepared.loss, None if weights is None else torch.from_numpy(weights).to(device))
+        if group is not None:
+            self.batches = self._shard(group)
         self.optimizer = make_optimizer(spec, self.model.parameters(), torch.device(device).type)
         self.scheduler, self.schedule_when = make_scheduler(spec, self.optimizer, len(self.batches))
         val = prepared.split("val")
@@ -49,21 +55,48 @@ class TrainingSession:
                                grad_clip=spec.grad_clip, monitor=monitor, on_nan=spec.on_nan,
                                precision=spec.precision,
                                callbacks=[self.early_stopping])
+        if group is not None:
+            self._join_ranks(group)
         self.start = (1, 0)  # (epoch, step) to start from; moved by `restore`
         if spec.log:  # a missing optional package stops the run before its directory exists
             from .loggers import check_available
 
             check_available(spec.log)
 
+    def _shard(self, group):
+        from ..errors import LayerwiseError
+        from .ddp import ShardedBatches, loss_class_weights
+
+        if self.config.training.on_nan == "skip-batch":
+            raise LayerwiseError("training.on_nan: skip-batch is not available with several processes "
+                                 "(every rank would have to agree on each skipped batch); use stop")
+        return ShardedBatches(self.batches, group, loss_class_weights(self.loss_fn))
+
+    def _join_ranks(self, group) -> None:
+        """DDP: the training forward pass through DistributedDataParallel, rank 0's early-stopping
+        decision on every rank, and every rank's state gathered for rank 0's checkpoints."""
+        from .ddp import AgreeOnStop, RankStates, wrap_model
+
+        self.trainer.train_model = wrap_model(self.model, group)
+        self.trainer.group = group
+        self.trainer.add_callback(AgreeOnStop(group))
+        self.trainer.add_callback(RankStates(group, self.config.training.checkpoint_every))
+
     def restore(self, run_dir: Path) -> None:
         """Continue from the run directory's checkpoint (same data, same config)."""
         from .checkpoint import CHECKPOINT, load_checkpoint, restore
 
         path = Path(run_dir) / CHECKPOINT
-        if not path.exists():  # stopped before the first checkpoint: start over, same seed
+        from .ddp import rank_view
+
+        group = self.group
+        found = load_checkpoint(path) if path.exists() and (group is None or group.is_writer) else None
+        if group is not None:  # rank 0 reads it and shares it; each rank restores its own part
+            found = group.share(found)
+        if found is None:  # stopped before the first checkpoint: start over, same seed
             return
-        tensors, meta = load_checkpoint(path)
-        self.start = restore(self.trainer, self.early_stopping, tensors, meta)
+        rank, world_size = (group.rank, group.world_size) if group is not None else (0, 1)
+        self.start = restore(self.trainer, self.early_stopping, *rank_view(*found, rank, world_size, path))
 
     def adopt(self, state: dict, history: list[dict], best_epoch: int) -> None:
         """Take weights and history trained elsewhere (by `ManyTrainer`); `fit` then only reports."""
@@ -90,13 +123,17 @@ class TrainingSession:
                     self.trainer.add_callback(logger)
         if not quiet:
             self.trainer.add_callback(Progress(self.config.training.epochs, stream))
-        with _interrupt_between_steps(self.trainer):
+        with _interrupt_between_steps(self.trainer, enabled=self.group is None):
             try:
                 history = self.trainer.fit(self.config.training.epochs, *self.start)
             except KeyboardInterrupt:
-                if run_dir is not None:
+                if run_dir is not None and self.group is None:  # DDP: ranks may be steps apart
                     self._save_interrupted(run_dir)
                 raise
+            except RuntimeError as exc:  # gloo/NCCL: a peer died mid-collective
+                if self.group is None:
+                    raise
+                raise self.group.peer_failure(exc) from None
         if not quiet:  # the terminal and a plain log say why training ended and which weights were kept
             print(self.early_stopping.outcome(len(history)), file=stream, flush=True)
         return history, self.early_stopping.best_epoch or len(history)
@@ -116,19 +153,27 @@ class TrainingSession:
         explicit = {"val": prepared.val, "test": prepared.test}.get(which)
         if explicit is not None:
             features, _ = to_device_tensors(explicit[0], explicit[1], self.device)
-            outputs, targets = predict_outputs(self.model, features), explicit[1]
+            outputs, targets = self._predict(features), explicit[1]
         else:
             rows = {"train": prepared.train_idx, "val": prepared.val_idx, "test": prepared.test_idx}[which]
             if len(rows) == 0:
                 return None
             # rows of the resident feature tensor, gathered a chunk at a time: never a copy of the split
-            outputs = predict_outputs(self.model, self.batches.X, torch.from_numpy(rows).to(self.device))
+            outputs = self._predict(self.batches.X, torch.from_numpy(rows).to(self.device))
             targets = prepared.targets[rows]
         n_classes = len(prepared.encoder.classes or []) or None
         outputs = outputs.float().cpu().numpy()
         if prepared.task == "regression":  # metrics in the targets' own units
             targets, outputs = prepared.encoder.values(targets), prepared.encoder.values(outputs)
         return task_metrics(prepared.task, np.asarray(targets), outputs, n_classes)
+
+    def parallel(self) -> dict[str, Any]:
+        """How many processes trained this run, and how they talked (summary.json, config.yaml)."""
+        return self.group.describe() if self.group is not None else {"world_size": 1, "backend": None}
+
+    def _predict(self, X, rows=None):
+        """Outputs for X (its `rows`); under DDP each rank computes a slice and all get the whole."""
+        return predict_outputs(self.model, X, rows) if self.group is None else self.group.predict(self.model, X, rows)
 
     def summarise(self, best_epoch: int, seconds: float) -> dict[str, Any]:
         history = self.trainer.history
@@ -148,14 +193,17 @@ class TrainingSession:
             "seconds": round(seconds, 3),
             "train_seconds": round(sum(row["epoch_seconds"] for row in history), 3),
             "device": self.device,
+            **self.parallel(),
             "classes": self.prepared.encoder.classes,
         }
 
 
 @contextlib.contextmanager
-def _interrupt_between_steps(trainer):
-    """First Ctrl-C: finish the current step, checkpoint, stop. Second Ctrl-C: stop at once."""
-    if threading.current_thread() is not threading.main_thread():
+def _interrupt_between_steps(trainer, enabled: bool = True):
+    """First Ctrl-C: finish the current step, checkpoint, stop. Second Ctrl-C: stop at once.
+    Not under DDP: ranks may be a step apart, so each stops at once and the run resumes from its
+    last checkpoint."""
+    if not enabled or threading.current_thread() is not threading.main_thread():
         yield
         return
 
