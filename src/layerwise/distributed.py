@@ -123,8 +123,9 @@ class Group:
         return torch.cat([part[:max(0, min(chunk, count - r * chunk))] for r, part in enumerate(parts)])
 
     def peer_failure(self, exc: BaseException) -> LayerwiseError:
-        return LayerwiseError(f"rank {self.rank}: a collective with the other {self.world_size - 1} "
-                              f"process(es) failed, so a peer probably died ({str(exc).splitlines()[0][:160]})")
+        cause = str(exc).splitlines()[0].split("] ")[-1][:80]  # gloo: "[file:line] Read error ..."
+        return WorkerStopped(f"rank {self.rank}: a collective with the other {self.world_size - 1} "
+                             f"process(es) failed, so a peer probably died ({cause})")
 
 
 _group: Optional[Group] = None
@@ -168,6 +169,7 @@ def join(requested_device: str) -> Group:
 
 
 def leave() -> None:
+    """Leave the process group after a run that went well (every collective is done)."""
     global _group
     if _group is None:
         return
@@ -176,6 +178,13 @@ def leave() -> None:
     if dist.is_initialized():
         dist.destroy_process_group()
     _group = None
+
+
+def stop_catching_sigterm() -> None:
+    """The command is over (done or failed): a SIGTERM from the agent may now end the process
+    plainly, instead of raising inside interpreter shutdown."""
+    if _group is not None and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _stop_on_sigterm() -> None:
@@ -223,11 +232,13 @@ def launch(nproc_per_node: int, command: list[str]) -> None:
 
 
 def _launch_failure(exc) -> LayerwiseError:
-    # Exit code 2 is a user error that rank 0 printed (or a worker stopped because of a peer).
-    unexplained = [(rank, f) for rank, f in sorted(exc.failures.items()) if f.exitcode != 2]
-    if not unexplained:
+    # Exit code 2 is a user error that rank 0 printed, or a worker that stopped because a peer
+    # failed; SIGTERM is the agent stopping the survivors. The root cause is among the others.
+    failures = sorted(exc.failures.items(), key=lambda item: item[1].timestamp)
+    causes = [(rank, f) for rank, f in failures if f.exitcode not in (2, -signal.SIGTERM)]
+    if not causes:
         return _AlreadyReported("")
-    rank, failure = unexplained[0]
+    rank, failure = causes[0]
     how = (f"was killed by {signal.Signals(-failure.exitcode).name}" if failure.exitcode < 0
            else f"exited with code {failure.exitcode}")
     return LayerwiseError(f"training worker rank {rank} {how}; the other workers were stopped and the run "

@@ -103,7 +103,7 @@ def train(config=None, data=None, out: Optional[str] = None, quiet: bool = False
         processes = f"  processes: {group.world_size} ({group.backend})" if group is not None else ""
         print(f"device: {device}  data: {prepared.name} ({len(prepared.train_idx)} train rows)  "
               f"task: {prepared.task}{processes}  run: {run_dir}", file=stream, flush=True)
-    return run_in(run_dir, config, prepared, session, quiet, stream)
+    return _left(run_in(run_dir, config, prepared, session, quiet, stream))
 
 
 def _join_group(config: RunConfig, repeat: int = 1):
@@ -123,7 +123,15 @@ def follow(session) -> None:
     """A DDP rank other than 0: train and evaluate in step with rank 0, which writes everything."""
     history, best_epoch = session.fit(None, True, sys.stdout)
     session.summarise(best_epoch, 0.0)  # its collectives (sharded evaluation) need every rank
-    return None
+    return _left(None)
+
+
+def _left(result):
+    """A DDP rank that finished its run leaves the process group (no-op in one process)."""
+    from .distributed import leave
+
+    leave()
+    return result
 
 
 def fit(config=None, data=None, sample_weight=None, quiet: bool = True, overrides=(), stream=None,
@@ -215,7 +223,7 @@ def resume(run_dir, data=None, quiet: bool = False, stream=None) -> Run:
     if not quiet:
         epoch, step = session.start
         print(f"resuming {run_dir} at epoch {epoch}" + (f", step {step}" if step else ""), file=stream, flush=True)
-    return run_in(run_dir, config, prepared, session, quiet, stream)
+    return _left(run_in(run_dir, config, prepared, session, quiet, stream))
 
 
 def trained_by(run_dir) -> int:

@@ -96,6 +96,15 @@ def _register_commands() -> None:
 def main(argv: list[str] | None = None) -> None:
     _register_commands()
     args = expand_multi_value_options(list(sys.argv[1:] if argv is None else argv))
+    try:
+        _dispatch(args)
+    finally:
+        from ..distributed import stop_catching_sigterm
+
+        stop_catching_sigterm()
+
+
+def _dispatch(args: list[str]) -> None:
     click = _click_exceptions()
     try:
         code = app(args=args, prog_name="layerwise", standalone_mode=False)
