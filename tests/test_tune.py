@@ -50,6 +50,27 @@ def sqlite_states(path: Path) -> list[str]:
         return []
 
 
+def _optional(name: str):
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
+def _wsgi_json(app, path: str) -> dict:
+    import io
+    import json
+
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": "", "SERVER_NAME": "test",
+               "SERVER_PORT": "80", "wsgi.input": io.BytesIO(), "wsgi.errors": io.StringIO(), "wsgi.url_scheme": "http"}
+    status = []
+    body = b"".join(app(environ, lambda s, headers, exc_info=None: status.append(s)))
+    assert status[0].startswith("200"), status
+    return json.loads(body)
+
+
 def read_csv(path: Path) -> list[dict]:
     with open(path, newline="") as handle:
         return list(csv.DictReader(handle))
@@ -116,6 +137,11 @@ def test_a_study_writes_every_output_and_is_deterministic(tmp_path):
     page = (out / "report.html").read_text()
     assert page.count("data:image/png;base64,") == 3  # history, importances, slices
 
+    dashboard = _optional("optuna_dashboard")
+    if dashboard is not None:  # optuna-dashboard's own app serves the study
+        assert [s["study_name"] for s in _wsgi_json(dashboard.wsgi(f"sqlite:///{out}.db"), "/api/studies")[
+            "study_summaries"]] == ["iris"]
+
     # the same command again: the study already holds 3 finished trials, so nothing new runs
     again = tune(config, trials=3, storage=f"sqlite:///{out}.db", study="iris", out=out, seed=7, quiet=True)
     assert again.best_number == results[0].best_number and len(finished_states(f"sqlite:///{out}.db", "iris")) == 3
@@ -148,7 +174,7 @@ def _env():
 
 def test_kill_9_and_rerun_ends_with_exactly_n_finished_trials(tmp_path):
     config = write_config(tmp_path / "tune.yaml", source="builtin:breast_cancer", epochs=30,
-                          search={"training.lr": {"log_uniform": [0.001, 0.01]}}, batch_size=8)
+                          search={"training.lr": {"log_uniform": [0.001, 0.01]}}, batch_size=16)
     storage, out = f"sqlite:///{tmp_path / 's.db'}", tmp_path / "out"
     command = _tune_command(config, out, storage, 2, "--quiet")
     proc = subprocess.Popen(command, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -160,6 +160,11 @@ def tune(config, trials: int = 20, storage: Optional[str] = None, study: Optiona
         print(f"study {plan.study} in {plan.storage}: {plan.direction} {plan.metric}"
               f"{f' (mean over {folds} folds)' if folds else ''}, {trials} trials, {workers} worker(s)",
               file=stream, flush=True)
+        states = [t.state.name for t in handle.get_trials(deepcopy=False)]
+        if states:
+            finished = states.count("COMPLETE") + states.count("PRUNED")
+            print(f"continuing: {finished} finished so far, {states.count('FAIL')} failed, "
+                  f"{states.count('RUNNING')} marked running", file=stream, flush=True)
     if workers == 1:
         work(plan, stream)
     else:
