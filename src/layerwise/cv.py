@@ -21,14 +21,11 @@ CLASSIFICATION = ("multiclass", "binary")
 
 
 def monitored_metric(config, task: str) -> str:
-    """The validation column a search optimises and early stopping should follow.
+    """The validation column a search optimises: the one that picks the best epoch of a run
+    (training.monitor; default val_accuracy for classification, val_r2 for regression)."""
+    from .training.callbacks import resolve_monitor
 
-    `training.monitor` when the config has one set; otherwise val_accuracy for classification and
-    val_r2 for regression (scale-free, unlike the loss, so trials with other losses compare)."""
-    monitor = getattr(config.training, "monitor", None)
-    if isinstance(monitor, str) and monitor not in ("", "auto"):
-        return monitor
-    return "val_accuracy" if task in CLASSIFICATION else "val_r2"
+    return resolve_monitor(config.training, task, has_val=True)
 
 
 def lower_is_better(metric: str) -> bool:
