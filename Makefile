@@ -25,6 +25,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[bench]"
 	$(PY) -m benchmarks.peers --workload W1 W2 W3 W4 --device cpu
+	$(PY) -m benchmarks.ddp --workload W1 W2
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

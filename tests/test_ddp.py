@@ -140,6 +140,8 @@ def test_kill_9_of_the_launcher_then_resume_matches(ddp_run, tmp_path):
         if status(out) != "complete":
             break
     assert status(out) == "failed", "every run finished before its kill: the test did not test resuming"
+    with pytest.raises(layerwise.LayerwiseError, match="trained by 2 process"):
+        layerwise.resume(out, quiet=True)  # one process cannot continue a 2-process run
     result = launch([*LAYERWISE, "resume", str(out), "--quiet"])
     assert result.returncode == 0, result.stderr
     assert status(out) == "complete"
@@ -181,4 +183,6 @@ def test_errors_are_one_line_and_start_no_worker(tmp_path):
     repeat = run_cli(["train", *FLAGS, "--repeat", "2", "--nproc-per-node", "2", "--out", tmp_path / "b"])
     assert repeat.code == 2 and repeat.err.startswith("error: --nproc-per-node cannot be combined with --repeat")
     assert len(repeat.err.strip().splitlines()) == 1
+    folds = run_cli(["train", *FLAGS, "--folds", "2", "--nproc-per-node", "2"])
+    assert folds.code == 2 and folds.err.strip() == "error: --folds and --nproc-per-node cannot be combined"
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

@@ -96,6 +96,8 @@ def train(
     if folds is not None:
         if repeat > 1:
             raise LayerwiseError("--folds and --repeat cannot be combined")
+        if nproc_per_node is not None:
+            raise LayerwiseError("--folds and --nproc-per-node cannot be combined")
         from ..cv import cross_validate, print_cv
         from ..run import as_config
 
