@@ -5,6 +5,7 @@ see no errors; schemathesis must find nothing against the server's own OpenAPI s
 Only 127.0.0.1 is ever contacted."""
 
 import concurrent.futures
+import json
 import os
 import queue
 import subprocess
@@ -113,6 +114,23 @@ def test_records_and_rows_answer_what_the_predictor_answers(client, table_run, r
         np.testing.assert_allclose(body["probabilities"], want_proba, rtol=0, atol=1e-12)
 
 
+def test_extra_keys_are_ignored_with_a_warning_as_predict_does(client, table_run, rows, tmp_path):
+    records = rows.to_dict(orient="records")
+    for record in records:
+        record["shape"] = "round"
+    response = client.post("/predict", json={"records": records})
+    assert response.status_code == 200, response.text
+    said = response.json()["warnings"]
+    assert said[0] == "records: ignoring 1 column(s) the model does not use: shape"
+    assert "column 'colour': 1 row(s) have a category never seen in training ('purple')" in said[1]
+    assert response.json()["predictions"] == list(layerwise.load(table_run.dir).predict(pd.DataFrame(rows)))
+    rows.assign(shape="round").to_csv(tmp_path / "new.csv", index=False)
+    done = subprocess.run([sys.executable, "-m", "layerwise", "predict", str(table_run.dir), "--input",
+                           str(tmp_path / "new.csv")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and f"warning: {tmp_path / 'new.csv'}: ignoring 1 column(s) the model does not use: shape" \
+        in done.stderr
+
+
 def test_regression_run_answers_values(regression_run):
     served = Served(regression_run.dir)
     try:
@@ -129,8 +147,8 @@ def test_regression_run_answers_values(regression_run):
 
 @pytest.mark.parametrize("body, where", [
     ({"records": [{"size": 9.0, "weight": 50.0}]}, ["body", "records", "records", 0, "colour"]),
-    ({"records": [{"size": 9.0, "weight": 50.0, "colour": "red", "shape": "round"}]},
-     ["body", "records", "records", 0, "shape"]),
+    ({"records": [{"size": float("nan"), "weight": 50.0, "colour": "red"}]}, ["body", "records", "records", 0, "size"]),
+    ({"rows": [[9.0, float("inf"), "red"]]}, ["body", "rows", "rows", 0, 1]),
     ({"records": [{"size": "big", "weight": 50.0, "colour": "red"}]}, ["body", "records", "records", 0, "size"]),
     ({"records": [{"size": 9.0, "weight": 50.0, "colour": 3}]}, ["body", "records", "records", 0, "colour"]),
     ({"rows": [[9.0, 50.0]]}, ["body", "rows", "rows", 0, 2]),
@@ -140,7 +158,8 @@ def test_regression_run_answers_values(regression_run):
     ({"rows": [[1e16, 50.0, "red"]]}, ["body", "rows", "rows", 0, 0]),  # |x| <= 1e15 keeps float32 finite
 ])
 def test_bad_input_is_422_naming_the_field(client, body, where):
-    response = client.post("/predict", json=body)
+    # NaN/Infinity are written as JSON's non-standard tokens, which Python's reader accepts
+    response = client.post("/predict", content=json.dumps(body), headers={"content-type": "application/json"})
     assert response.status_code == 422, response.text
     detail = response.json()["detail"][0]
     assert detail["loc"] == where, detail

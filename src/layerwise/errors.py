@@ -14,3 +14,14 @@ class LayerwiseError(Exception):
     def __init__(self, message: str):
         # Keep it to one line: the CLI contract is "one line, exit 2".
         super().__init__(" ".join(str(message).split()))
+
+
+class LayerwiseWarning(UserWarning):
+    """Something the user should know that does not stop the work (an unseen category, a column
+    that looks like a row ID). The CLI prints it as one line, 'warning: ...'."""
+
+
+def warn(message: str) -> None:
+    import warnings
+
+    warnings.warn(" ".join(str(message).split()), LayerwiseWarning, stacklevel=3)

@@ -59,18 +59,22 @@ def predict_frame(run_dir: str | Path, source: str):
 
 
 def prediction_table(predictor, X, where: str):
+    """Predictions, led by the run's ID column (data.id_column) when the rows carry it."""
     import pandas as pd
 
     outputs = predictor.outputs(X, where=where)
+    ids = {}
+    if predictor.id_column and hasattr(X, "columns") and predictor.id_column in X.columns:
+        ids = {predictor.id_column: X[predictor.id_column].to_numpy()}
     if predictor.task == "regression":
         names = predictor.meta.get("targets") or ["target"]
         if outputs.shape[1] == 1:
-            return pd.DataFrame({"prediction": outputs[:, 0]})
-        return pd.DataFrame({f"prediction_{n}": outputs[:, j] for j, n in enumerate(names)})
+            return pd.DataFrame({**ids, "prediction": outputs[:, 0]})
+        return pd.DataFrame({**ids, **{f"prediction_{n}": outputs[:, j] for j, n in enumerate(names)}})
     from .predictor import probabilities
 
     proba = probabilities(predictor.task, outputs)
-    frame = pd.DataFrame({"prediction": predictor.encoder.decode(proba.argmax(axis=1))})
+    frame = pd.DataFrame({**ids, "prediction": predictor.encoder.decode(proba.argmax(axis=1))})
     for j, label in enumerate(predictor.encoder.classes):
         frame[f"proba_{label}"] = proba[:, j]
     return frame

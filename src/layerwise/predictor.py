@@ -33,8 +33,27 @@ class Predictor:
     def architecture(self) -> Architecture:
         return Architecture.from_dict(self.meta["network"])
 
+    @property
+    def id_column(self):
+        return self.meta.get("id_column")
+
+    def unknown_columns(self, names) -> list[str]:
+        """Columns given that the model neither uses nor knew from its training table (the target,
+        the ID column, columns left out on purpose): they are ignored, with a warning, everywhere."""
+        known = set(self.preprocessor.input_columns) | set(self.meta.get("targets") or [])
+        known |= set(self.meta.get("unused_columns") or []) | {self.id_column}
+        return [str(name) for name in names if str(name) not in known]
+
     def transform(self, X, where: str = "input") -> np.ndarray:
-        """Raw rows (DataFrame, array, or one row of values) -> float32 (n, input_size)."""
+        """Raw rows (DataFrame, array, or one row of values) -> float32 (n, input_size).
+        A DataFrame's columns are matched by name; extra columns are ignored with a warning."""
+        if self.preprocessor.kind == "table" and hasattr(X, "columns"):
+            unknown = self.unknown_columns(X.columns)
+            if unknown:
+                from .errors import warn
+
+                warn(f"{where}: ignoring {len(unknown)} column(s) the model does not use: "
+                     f"{', '.join(unknown[:10])}{', ...' if len(unknown) > 10 else ''}")
         return self.preprocessor.transform(X, where)
 
     def outputs(self, X, where: str = "input") -> np.ndarray:

@@ -242,7 +242,10 @@ def model_meta(prepared) -> dict:
     return {"torch_version": str(torch.__version__), "task": prepared.task, "loss": prepared.loss,
             "network": prepared.arch.to_dict(), "preprocessing": prepared.preprocessor.to_dict(),
             "classes": prepared.encoder.classes, "targets": _target_names(prepared),
-            "target_scaling": prepared.encoder.scaling()}
+            "target_scaling": prepared.encoder.scaling(),
+            # columns of the training table that are not inputs: ignored without a warning at predict time
+            "id_column": prepared.id_column,
+            "unused_columns": list(prepared.dataset.unused_columns) if prepared.dataset is not None else []}
 
 
 def _target_names(prepared) -> list[str]:

@@ -8,20 +8,25 @@
     GET  /docs      interactive OpenAPI docs (schema at /openapi.json)
 
 The request schema is built from the run's own input columns, so the OpenAPI document names
-every column and its type, and a wrong or missing column is a 422 naming it. Numeric values may
+every column and its type, and a wrong or missing column is a 422 naming it (so is NaN or
+Infinity, which Python's JSON reader accepts). A record's extra keys are ignored, as predict
+ignores extra CSV columns, and named in the answer's `warnings`; the run's ID column
+(data.id_column), when sent, comes back as `ids`. Numeric values may
 be null (missing: filled with the training median, as in training); categorical values are
 strings or null; numbers lie within ±1e15. Bodies over `max_body_bytes` and batches over `max_rows` get 413.
 """
 
 
 import json
+import math
 import threading
+import warnings
 from pathlib import Path
 from typing import Any, Optional, Union
 
 import numpy as np
 
-from .errors import LayerwiseError
+from .errors import LayerwiseError, LayerwiseWarning
 
 MAX_ROWS = 10_000  # rows per request
 MAX_BODY_BYTES = 10 * 2**20  # 10 MiB per request body
@@ -44,12 +49,14 @@ def create_app(run_dir: Union[str, Path], *, max_rows: int = MAX_ROWS, max_body_
     app = FastAPI(title=f"layerwise model: {run_dir.name}", version=predictor.meta.get("layerwise_version", ""),
                   description=description)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    _json_safe_validation_errors(app)
     lock = threading.Lock()  # one forward pass at a time: torch already uses every core for one
     model_info = _model_info(predictor, run_dir, max_rows, max_body_bytes)
     errors = {400: {"description": "body could not be read as JSON text (e.g. not UTF-8)"},
               413: {"description": f"body over {max_body_bytes} bytes or more than {max_rows} rows"}}
 
-    @app.post("/predict", response_model=response_model, responses=errors, summary="Predict for a batch of rows")
+    @app.post("/predict", response_model=response_model, response_model_exclude_none=True, responses=errors,
+              summary="Predict for a batch of rows")
     def predict(request: request_model):  # type: ignore[valid-type]
         key = "records" if hasattr(request, "records") else "rows"
         rows = getattr(request, key)
@@ -57,11 +64,22 @@ def create_app(run_dir: Union[str, Path], *, max_rows: int = MAX_ROWS, max_body_
             raise HTTPException(413, f"{key}: {len(rows)} rows; at most {max_rows} per request")
         X = _frame(predictor, key, rows)
         try:
-            with lock:
+            with lock, warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", LayerwiseWarning)
                 outputs = predictor.outputs(X, where=key)
         except LayerwiseError as exc:
             raise HTTPException(422, [{"type": "value_error", "loc": ["body", key], "msg": str(exc)}]) from None
-        return _answer(predictor, key, outputs)
+        answer = _answer(predictor, key, outputs)
+        said = [str(w.message) for w in caught if issubclass(w.category, LayerwiseWarning)]
+        extra = sorted({k for r in rows for k in (getattr(r, "model_extra", None) or {})})
+        unknown = predictor.unknown_columns(extra)
+        if unknown:  # the same rule, and words, as predict's for extra CSV columns
+            said.insert(0, f"{key}: ignoring {len(unknown)} column(s) the model does not use: {', '.join(unknown[:10])}")
+        if said:
+            answer["warnings"] = said
+        if key == "records" and predictor.id_column and any(predictor.id_column in (r.model_extra or {}) for r in rows):
+            answer["ids"] = [(r.model_extra or {}).get(predictor.id_column) for r in rows]
+        return answer
 
     @app.get("/model", summary="What this model takes and returns")
     def model() -> dict[str, Any]:
@@ -95,7 +113,8 @@ def _schemas(predictor, max_rows: int):
     columns = predictor.preprocessor.input_columns
     types = [text if name in categorical else number for name in columns]
     fields = {f"column_{j}": (kind, Field(..., alias=name)) for j, (name, kind) in enumerate(zip(columns, types))}
-    record = create_model("Record", __config__=ConfigDict(extra="forbid", populate_by_name=False), **fields)
+    # extra keys are allowed (and reported in `warnings`): the ID column, or columns predict would ignore
+    record = create_model("Record", __config__=ConfigDict(extra="allow", populate_by_name=False), **fields)
     if categorical:  # mixed types: one schema per position (JSON Schema prefixItems)
         row = Annotated[tuple[tuple(types)], Field(description=f"values in column order: {', '.join(columns)}")]
     else:
@@ -130,13 +149,14 @@ def _request_kind(body: Any) -> Optional[str]:
 def _response_model(predictor, Literal):
     from pydantic import create_model
 
+    notes = {"warnings": (Optional[list[str]], None), "ids": (Optional[list[Any]], None)}
     if predictor.task == "regression":
         single = predictor.encoder.n_outputs == 1
         return create_model("Prediction", predictions=(list[float] if single else list[list[float]], ...),
-                            targets=(list[str], ...))
+                            targets=(list[str], ...), **notes)
     label = Literal[tuple(predictor.encoder.classes)]
     return create_model("Prediction", predictions=(list[label], ...), probabilities=(list[list[float]], ...),
-                        classes=(list[label], ...))
+                        classes=(list[label], ...), **notes)
 
 
 def _frame(predictor, key: str, rows: list):
@@ -173,6 +193,27 @@ def _answer(predictor, key: str, outputs: np.ndarray) -> dict[str, Any]:
     proba = probabilities(predictor.task, outputs)
     labels = [predictor.encoder.classes[i] for i in proba.argmax(axis=1)]
     return {"predictions": labels, "probabilities": proba.tolist(), "classes": predictor.encoder.classes}
+
+
+def _json_safe_validation_errors(app) -> None:
+    """A 422 whose echoed input holds NaN/Infinity (which Python's JSON reader accepts) must still
+    be valid JSON: FastAPI's default handler fails there and answers 500."""
+    from fastapi.encoders import jsonable_encoder
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+
+    def safe(value):
+        if isinstance(value, float) and not math.isfinite(value):
+            return str(value)  # 'nan', 'inf', '-inf'
+        if isinstance(value, dict):
+            return {k: safe(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [safe(v) for v in value]
+        return value
+
+    @app.exception_handler(RequestValidationError)
+    async def _unprocessable(request, exc: RequestValidationError):
+        return JSONResponse(status_code=422, content={"detail": safe(jsonable_encoder(exc.errors()))})
 
 
 # ---- /model ------------------------------------------------------------------------------------

@@ -41,6 +41,10 @@ class DataSpec(_Strict):
     split_seed: Optional[int] = Field(None, ge=0, lt=2 ** 32)  # seed of the val/test splits (default: training.seed)
     standardize: bool = True  # scale numeric columns to mean 0, std 1 (off: raw values, as seeds 3-4)
     max_bytes: Optional[int] = Field(None, gt=0)  # memory budget per data file (default: half of free RAM)
+    features: Optional[list[str]] = None  # use only these columns of a table (default: all but the target)
+    ignore: list[str] = Field(default_factory=list)  # columns never used as features (e.g. rownames)
+    id_column: Optional[str] = None  # a row ID: not a feature; copied into prediction files and API results
+    drop_missing_target: bool = False  # skip rows whose target is missing (default: an error)
     # regression: train on (y - mean) / std of the training targets, predict in the original units
     # (None: the same as `standardize`, so raw-value tutorials stay raw)
     standardize_target: Optional[bool] = None
@@ -48,7 +52,7 @@ class DataSpec(_Strict):
     def scales_target(self) -> bool:
         return self.standardize if self.standardize_target is None else self.standardize_target
 
-    @field_validator("target", mode="before")
+    @field_validator("target", "features", "ignore", mode="before")
     @classmethod
     def _one_or_many(cls, value):
         return [value] if isinstance(value, str) else value
@@ -194,10 +198,27 @@ def _first_error(exc: ValidationError) -> str:
     key = ".".join(str(part) for part in err["loc"] if "[" not in str(part)) or "config"
     message = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
-        return f"unknown key '{key}'"
+        from .suggest import did_you_mean
+
+        valid = _valid_keys(err["loc"][:-1])
+        return f"unknown key '{key}'{did_you_mean(str(err['loc'][-1]), valid)}; valid keys here: {', '.join(valid)}"
     if err["type"] == "literal_error":
-        return f"'{key}': {message}, got {err.get('input')!r}"
+        from .suggest import did_you_mean
+
+        choices = [str(c).strip("'") for c in str(err.get("ctx", {}).get("expected", "")).replace(" or ", ", ").split(", ")]
+        return f"'{key}': {message}, got {err.get('input')!r}{did_you_mean(str(err.get('input')), choices)}"
     return f"'{key}': {message}"
+
+
+def _valid_keys(loc: tuple) -> list[str]:
+    """The keys of the config section at `loc` (() = the top level), for 'unknown key' errors."""
+    section: Any = RunConfig
+    for part in loc:
+        field = getattr(section, "model_fields", {}).get(str(part))
+        if field is None or not (isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)):
+            return []
+        section = field.annotation
+    return [name for name in section.model_fields if name != "resolved"]
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:

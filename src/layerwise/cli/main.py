@@ -37,7 +37,8 @@ def _root(version: bool = typer.Option(False, "--version", callback=_show_versio
 
 # Options that take several values after one flag (`--hidden 100 50`), which click has no syntax
 # for; they are rewritten to the repeated form (`--hidden 100 --hidden 50`) before parsing.
-MULTI_VALUE_OPTIONS = {"--hidden": "number", "--target": "word", "--activation": "word"}
+MULTI_VALUE_OPTIONS = {"--hidden": "number", "--target": "word", "--activation": "word", "--features": "word",
+                       "--ignore": "word"}
 
 
 def expand_multi_value_options(argv: list[str]) -> list[str]:
@@ -93,8 +94,26 @@ def _register_commands() -> None:
         module.register(app)
 
 
+def _one_line_warnings() -> None:
+    """layerwise's own warnings print as 'warning: ...' on stderr, once each; others as Python prints them."""
+    import warnings
+
+    from ..errors import LayerwiseWarning
+
+    default = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, LayerwiseWarning):
+            print(f"warning: {message}", file=sys.stderr, flush=True)
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+
+
 def main(argv: list[str] | None = None) -> None:
     _register_commands()
+    _one_line_warnings()
     args = expand_multi_value_options(list(sys.argv[1:] if argv is None else argv))
     try:
         _dispatch(args)

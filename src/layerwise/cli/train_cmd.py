@@ -22,7 +22,8 @@ FLAG_KEYS = {
     "grad_clip": "training.grad_clip", "class_weights": "training.class_weights",
     "patience": "training.early_stopping.patience", "seed": "training.seed", "device": "training.device",
     "checkpoint_every": "training.checkpoint_every", "on_nan": "training.on_nan",
-    "precision": "training.precision", "log": "training.log", "mlflow_uri": "training.mlflow_uri",
+    "precision": "training.precision", "log": "training.log", "features": "data.features",
+    "ignore": "data.ignore", "id_column": "data.id_column", "drop_missing_target": "data.drop_missing_target", "mlflow_uri": "training.mlflow_uri",
 }
 
 
@@ -35,6 +36,10 @@ def train(
     config: Optional[Path] = typer.Argument(None, help="YAML config file (optional when flags say enough)."),
     data: Optional[str] = typer.Option(None, "--data", help="Data source: builtin:NAME, file.csv|.tsv|.parquet|.npz, mnist:DIR."),
     target: Optional[List[str]] = typer.Option(None, "--target", help="Target column(s) of a table: --target price, or --target a b."),
+    features: Optional[List[str]] = typer.Option(None, "--features", help="Use only these columns as features: --features age fare."),
+    ignore: Optional[List[str]] = typer.Option(None, "--ignore", help="Columns never used as features: --ignore rownames."),
+    id_column: Optional[str] = typer.Option(None, "--id-column", help="Row ID column: not a feature; copied into predictions."),
+    drop_missing_target: Optional[bool] = typer.Option(None, "--drop-missing-target/--no-drop-missing-target", help="Skip rows whose target is missing (default: stop with an error)."),
     hidden: Optional[List[int]] = typer.Option(None, "--hidden", help="Hidden layer sizes: --hidden 100 50."),
     activation: Optional[List[str]] = typer.Option(None, "--activation", help="relu|sigmoid|tanh|leaky_relu|gelu|elu|softplus|identity; one, or one per hidden layer."),
     epochs: Optional[int] = typer.Option(None, "--epochs"),

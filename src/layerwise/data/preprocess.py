@@ -273,6 +273,16 @@ class _FrameRows:
         return self.frame.iloc[key].to_numpy(dtype=np.float64, na_value=np.nan)
 
 
+def _warn_unseen(unseen, name: str, where: str) -> None:
+    """Categories training never saw become all-zero blocks: say how many rows that touched."""
+    if len(unseen):
+        from ..errors import warn
+
+        examples = ", ".join(repr(v) for v in unseen.astype(str).unique()[:3])
+        warn(f"{where}: column '{name}': {len(unseen)} row(s) have a category never seen in training "
+             f"({examples}); they are encoded as none of the known categories")
+
+
 def _fit_table(frame, rows=None) -> dict[str, Any]:
     import pandas as pd
 
@@ -317,7 +327,9 @@ def _transform_table(state: dict, frame, where: str) -> np.ndarray:
         # get_indexer, not pd.Categorical(values, categories=...): pandas deprecates unseen values there.
         codes = pd.Index(column["categories"]).get_indexer(values.astype(str))
         block = np.zeros((len(frame), len(column["categories"])), dtype=np.float32)
-        seen = (codes >= 0) & values.notna().to_numpy()  # unseen or missing -> all-zero block
+        present = values.notna().to_numpy()
+        seen = (codes >= 0) & present  # unseen or missing -> all-zero block
         block[np.flatnonzero(seen), codes[seen]] = 1.0
         parts.append(block)
+        _warn_unseen(values[present & (codes < 0)], column["name"], where)
     return np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]

@@ -34,6 +34,7 @@ class Dataset:
     pixel_scale: float = 1.0  # images: divide by this to reach [0, 1]
     task: Optional[str] = None  # a task the source knows (e.g. sum3 is regression)
     description: str = ""
+    unused_columns: list[str] = field(default_factory=list)  # table columns left out by data.features/ignore/id_column
 
     def __len__(self) -> int:
         return len(self.X)
@@ -48,7 +49,7 @@ def source_name(source: str) -> str:
 
 
 def load_source(source: str, target: Optional[list[str]] = None, need_target: bool = True,
-                max_bytes: Optional[int] = None) -> Dataset:
+                max_bytes: Optional[int] = None, drop_missing_target: bool = False) -> Dataset:
     """Read any source of the grammar. `need_target=False` allows unlabelled tables (predict).
     `max_bytes`: the memory budget for the file's decoded data (default: data/budget.py)."""
     if not isinstance(source, str) or not source.strip():
@@ -75,7 +76,7 @@ def load_source(source: str, target: Optional[list[str]] = None, need_target: bo
     from .tables import read_table, split_target
 
     frame = read_table(path, max_bytes)
-    return split_target(frame, path, target, need_target)
+    return split_target(frame, path, target, need_target, drop_missing_target)
 
 
 def _load_mnist(directory: str, max_bytes: Optional[int] = None) -> Dataset:

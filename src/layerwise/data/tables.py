@@ -121,7 +121,10 @@ def check_numeric_columns(frame, where: str) -> None:
             )
 
 
-def split_target(frame, path: Path, target: Optional[list[str]], need_target: bool) -> Dataset:
+def split_target(frame, path: Path, target: Optional[list[str]], need_target: bool,
+                 drop_missing_target: bool = False) -> Dataset:
+    from ..suggest import did_you_mean
+
     name = path.stem
     if not target:
         if need_target:
@@ -129,18 +132,39 @@ def split_target(frame, path: Path, target: Optional[list[str]], need_target: bo
         return Dataset(name=name, X=frame, y=None, kind="table", target_names=[])
     missing = [t for t in target if t not in frame.columns]
     if missing and need_target:
-        raise LayerwiseError(
-            f"{path}: target column '{missing[0]}' not found; columns are {', '.join(frame.columns[:20])}"
-        )
+        columns = [str(c) for c in frame.columns]
+        raise LayerwiseError(f"{path}: target column '{missing[0]}' not found{did_you_mean(missing[0], columns)}; "
+                             f"columns are {', '.join(columns[:20])}")
     present = [t for t in target if t in frame.columns]
+    complete = bool(present) and len(present) == len(target)
+    if complete and need_target:
+        frame = _rows_with_target(frame, path, target, drop_missing_target)
+    elif complete and frame[target].isna().to_numpy().any():  # predicting: partial labels are not used
+        complete = False
     features = frame.drop(columns=present)
     if features.shape[1] == 0:
         raise LayerwiseError(f"{path}: no feature columns left after removing the target")
     y = None
-    if present and len(present) == len(target):
+    if complete:
         y = frame[target].to_numpy() if len(target) > 1 else frame[target[0]].to_numpy()
         check_targets(y, str(path), target)
     return Dataset(name=name, X=features, y=y, kind="table", target_names=list(target))
+
+
+def _rows_with_target(frame, path: Path, target: list[str], drop: bool):
+    """Rows whose target is missing: dropped with a warning when asked, else an error naming the option."""
+    gaps = frame[target].isna().to_numpy().any(axis=1)
+    if not gaps.any():
+        return frame
+    if not drop:
+        row = int(np.flatnonzero(gaps)[0]) + 1
+        column = next(t for t in target if frame[t].isna().iloc[row - 1])
+        raise LayerwiseError(f"{path}: target '{column}' is missing at row {row} ({int(gaps.sum())} rows in all); "
+                             "skip such rows with --drop-missing-target (data.drop_missing_target: true)")
+    from ..errors import warn
+
+    warn(f"{path}: dropped {int(gaps.sum())} of {len(frame)} rows whose target is missing (data.drop_missing_target)")
+    return frame.loc[~gaps].reset_index(drop=True)
 
 
 def check_targets(y: np.ndarray, where: str, names: list[str]) -> None:

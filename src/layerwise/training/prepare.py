@@ -39,6 +39,7 @@ class Prepared:
     # The raw data (no copies), for the report's judgements in the user's own columns and labels
     dataset: Optional[Dataset] = None
     raw_parts: Optional[dict[str, Dataset]] = None  # explicit "val"/"test" sources, raw
+    id_column: Optional[str] = None  # data.id_column: copied into predictions, never a feature
 
     def split(self, which: str) -> Optional[tuple[np.ndarray, np.ndarray]]:
         explicit = {"val": self.val, "test": self.test}.get(which)
@@ -67,13 +68,23 @@ def dataset_from_arrays(data: Any) -> Dataset:
 
 
 def load_training_data(config: RunConfig, data: Any = None) -> Dataset:
+    from ..data.columns import select_columns
+
+    if data is not None and hasattr(data, "columns") and not isinstance(data, (tuple, list)):
+        from pathlib import Path
+
+        from ..data.tables import split_target  # a DataFrame with its target column, as a CSV would be
+
+        dataset = split_target(data, Path("dataframe"), config.data.target, True, config.data.drop_missing_target)
+        return select_columns(dataset, config.data, "dataframe")
     if data is not None:
-        return dataset_from_arrays(data)
+        return select_columns(dataset_from_arrays(data), config.data, "data")
     if not config.data.source:
         raise LayerwiseError("no data: give --data SOURCE (e.g. builtin:digits) or data.source in the config")
-    dataset = load_source(config.data.source, config.data.target, max_bytes=config.data.max_bytes)
+    dataset = load_source(config.data.source, config.data.target, max_bytes=config.data.max_bytes,
+                          drop_missing_target=config.data.drop_missing_target)
     dataset.name = source_name(config.data.source)
-    return dataset
+    return select_columns(dataset, config.data, config.data.source)
 
 
 def prepare(config: RunConfig, dataset: Dataset, sample_weight=None, rows=None) -> Prepared:
@@ -112,6 +123,7 @@ def prepare(config: RunConfig, dataset: Dataset, sample_weight=None, rows=None) 
     prepared.val = _encode_part(explicit_val, preprocessor, encoder)
     prepared.test = _encode_part(explicit_test, preprocessor, encoder)
     prepared.dataset, prepared.raw_parts = dataset, {"val": explicit_val, "test": explicit_test}
+    prepared.id_column = config.data.id_column
     return prepared
 
 

@@ -1,0 +1,70 @@
+"""Which columns of a table are features: `data.features`, `data.ignore`, `data.id_column`, and a
+warning for columns that look like row IDs (an ID used as a feature lets a network memorise rows).
+
+Names are matched exactly; a name that is not a column is an error that suggests the closest ones.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from ..errors import LayerwiseError, warn
+from ..suggest import did_you_mean
+
+# names that usually mean "row number" (R's write.csv writes 'rownames', pandas 'Unnamed: 0')
+ID_NAME = re.compile(r"^(id|ids|rownames|row_?names|index|idx|row|row_?id|row_?number|unnamed: ?0|\.\.\.1)$"
+                     r"|(_|\b)id$", re.IGNORECASE)
+SEQUENCE_ROWS = 20  # below this, 1..n in order is as likely a small count column as an ID
+
+
+def check_names(names, columns: list[str], what: str, where: str) -> None:
+    for name in names or ():
+        if name not in columns:
+            raise LayerwiseError(f"{where}: {what} column '{name}' not found{did_you_mean(name, columns)}; "
+                                 f"columns are {', '.join(map(str, columns[:30]))}")
+
+
+def select_columns(dataset, data_spec, where: str):
+    """Drop ignored / ID columns, keep only `features` when given; warn about ID-like columns left in."""
+    wanted = (data_spec.features, data_spec.ignore, data_spec.id_column)
+    if dataset.kind != "table":
+        if any(wanted):
+            raise LayerwiseError(f"{where}: data.features, data.ignore and data.id_column apply to tables only")
+        return dataset
+    columns = [str(c) for c in dataset.X.columns]
+    check_names(data_spec.features, columns, "data.features", where)
+    check_names(data_spec.ignore, columns, "data.ignore", where)
+    check_names([data_spec.id_column] if data_spec.id_column else [], columns, "data.id_column", where)
+    dropped = set(data_spec.ignore) | ({data_spec.id_column} if data_spec.id_column else set())
+    keep = [c for c in (data_spec.features or columns) if c not in dropped]
+    if not keep:
+        raise LayerwiseError(f"{where}: no feature columns left after data.features / data.ignore")
+    if keep != columns:
+        dataset.unused_columns = [c for c in columns if c not in keep]
+        dataset.X = dataset.X[keep]
+        if dataset.X_test is not None and hasattr(dataset.X_test, "columns"):
+            dataset.X_test = dataset.X_test[[c for c in keep if c in dataset.X_test.columns]]
+    if data_spec.features is None:  # a column chosen by name is the user's decision
+        for name in keep:
+            reason = id_like(dataset.X[name], name)
+            if reason:
+                warn(f"{where}: column '{name}' looks like a row ID ({reason}) and is used as a feature; "
+                     f"leave it out with --ignore {name}, or carry it into predictions with --id-column {name}")
+    return dataset
+
+
+def id_like(column, name: str) -> str:
+    """Why `column` looks like a row ID, or '' if it does not."""
+    import pandas as pd
+
+    if ID_NAME.search(name.strip()):
+        return f"its name is '{name}'"
+    if not pd.api.types.is_integer_dtype(column) or len(column) < SEQUENCE_ROWS:
+        return ""
+    values = column.to_numpy()
+    low, high = int(values.min()), int(values.max())
+    if high - low == len(values) - 1 and len(np.unique(values)) == len(values):
+        return f"the integers {low}..{high}, each once"
+    return ""
