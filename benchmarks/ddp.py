@@ -2,11 +2,12 @@
 
     python -m benchmarks.ddp --workload W1 W2 [--epochs 2] [--processes 2]
 
-CPU rows: one process (torch uses every core) against `--nproc-per-node N` (gloo, cores/N threads
-each), so both use the whole machine. samples/s = rows / the median timed epoch (metrics.csv's
-epoch_seconds of rank 0, which ends after the epoch's all-reduce), after one warm-up epoch.
-Scaling efficiency = samples/s with N processes / (N x samples/s with one); on a CPU the N
-processes share the cores one process already used, so it measures DDP's cost, not a speed-up.
+CPU rows: one process with every core's threads, one process with cores/N threads, and
+`--nproc-per-node N` (gloo, cores/N threads each). samples/s = rows / the median timed epoch
+(metrics.csv's epoch_seconds of rank 0, which ends after the epoch's all-reduce), after one
+warm-up epoch. Scaling efficiency = samples/s with N processes / (N x samples/s of one process
+with the same threads per process); against the first row it shows whether N processes use the
+same cores better or worse than one process's threads do.
 GPU rows (when CUDA is there): one GPU plainly against one GPU through DDP (torchrun, 1 process,
 NCCL): the overhead of DDP itself. Without CUDA they print as skipped.
 """
@@ -38,10 +39,10 @@ def command(w: Workload, data: Path, out: Path, epochs: int, device: str) -> lis
             "--test-split", "0", "--out", str(out), "--quiet"]
 
 
-def timed(argv: list[str], out: Path) -> tuple[list[float], float]:
+def timed(argv: list[str], out: Path, env: dict) -> tuple[list[float], float]:
     """Run one training; (epoch seconds after the warm-up epoch, others' share of the CPUs)."""
     watch = CpuWatch()
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT_S)
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT_S, env={**os.environ, **env})
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(argv[:6])} ... failed: {done.stderr.strip()[-400:]}")
     with open(out / "metrics.csv", newline="") as handle:
@@ -49,39 +50,48 @@ def timed(argv: list[str], out: Path) -> tuple[list[float], float]:
     return seconds[1:], watch.others_share()
 
 
-def setups(processes: int, cuda: bool) -> list[tuple[str, int, str, list[str]]]:
-    """(label, processes, device, argv prefix) of each row."""
+def setups(processes: int, cuda: bool) -> list[dict]:
+    """The rows: label, processes, device, the command's prefix, extra environment, and the index
+    of the row its scaling efficiency is measured against."""
     layerwise = [sys.executable, "-m", "layerwise"]
-    rows = [("CPU, 1 process", 1, "cpu", layerwise),
-            (f"CPU, {processes} processes (gloo)", processes, "cpu", layerwise)]
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    share = max(1, cores // processes)
+    rows = [dict(label=f"CPU, 1 process, {cores} threads", processes=1, device="cpu", prefix=layerwise,
+                 env={"OMP_NUM_THREADS": str(cores)}, against=None),
+            dict(label=f"CPU, 1 process, {share} thread(s)", processes=1, device="cpu", prefix=layerwise,
+                 env={"OMP_NUM_THREADS": str(share)}, against=None),
+            dict(label=f"CPU, {processes} processes (gloo), {share} thread(s) each", processes=processes,
+                 device="cpu", prefix=layerwise, env={}, against=1)]
     if cuda:
         torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "1",
                     "-m", "layerwise"]
-        rows += [("1 GPU", 1, "cuda", layerwise), ("1 GPU through DDP (NCCL)", 1, "cuda", torchrun)]
+        rows += [dict(label="1 GPU", processes=1, device="cuda", prefix=layerwise, env={}, against=None),
+                 dict(label="1 GPU through DDP (torchrun, NCCL)", processes=1, device="cuda", prefix=torchrun,
+                      env={}, against=3)]
     return rows
 
 
 def measure(w: Workload, epochs: int, processes: int, cuda: bool) -> list[dict]:
-    results = []
+    from .workloads import make_data
+
+    results: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="bench-ddp-") as scratch:
         data = Path(scratch) / "data.npz"
-        from .workloads import make_data
-
         X, y = make_data(w)
         np.savez(data, x=X, y=y)
-        for label, n, device, prefix in setups(processes, cuda):
+        for setup in setups(processes, cuda):
             out = Path(scratch) / f"run-{len(results)}"
-            argv = prefix + command(w, data, out, epochs + 1, device)
-            if prefix[-1] == "layerwise" and n > 1:
-                argv += ["--nproc-per-node", str(n)]
-            seconds, others = timed(argv, out)
+            argv = setup["prefix"] + command(w, data, out, epochs + 1, setup["device"])
+            if setup["prefix"][-1] == "layerwise" and setup["processes"] > 1:
+                argv += ["--nproc-per-node", str(setup["processes"])]
+            seconds, others = timed(argv, out, setup["env"])
             median = statistics.median(seconds)
-            results.append({"setup": label, "processes": n, "device": device, "seconds": seconds,
-                            "median_s": median, "samples_per_s": w.rows / median, "others_share": others})
-    base = {r["device"]: r for r in results if r["processes"] == 1 and "DDP" not in r["setup"]}
+            results.append({**setup, "seconds": seconds, "median_s": median,
+                            "samples_per_s": w.rows / median, "others_share": others})
     for r in results:
-        reference = base[r["device"]]
-        r["efficiency"] = r["samples_per_s"] / (r["processes"] * reference["samples_per_s"])
+        against = results[r["against"]] if r["against"] is not None else None
+        r["efficiency"] = (r["samples_per_s"] / (r["processes"] * against["samples_per_s"])
+                           if against is not None else None)
     return results
 
 
@@ -90,8 +100,9 @@ def table(w: Workload, results: list[dict], cuda: bool) -> str:
              "| setup | s/epoch (median) | samples/s | scaling efficiency | others' CPU share |",
              "|---|---|---|---|---|"]
     for r in results:
-        lines.append(f"| {r['setup']} | {r['median_s']:.3f} | {r['samples_per_s']:,.0f} | "
-                     f"{r['efficiency']:.2f} | {r['others_share'] * 100:.0f}% |")
+        efficiency = "" if r["efficiency"] is None else f"{r['efficiency']:.2f}"
+        lines.append(f"| {r['label']} | {r['median_s']:.3f} | {r['samples_per_s']:,.0f} | "
+                     f"{efficiency} | {r['others_share'] * 100:.0f}% |")
     if not cuda:
         lines.append("| 1 GPU vs 1 GPU through DDP | skipped: no CUDA device | | | |")
     return "\n".join(lines)
