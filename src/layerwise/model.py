@@ -8,9 +8,11 @@ the NumPy explain engine.
 
 from __future__ import annotations
 
+import math
 import os
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Optional
 
 from .activations import torch_activation
 from .errors import LayerwiseError
@@ -19,9 +21,13 @@ from .spec import NetworkSpec
 
 @dataclass(frozen=True)
 class Architecture:
-    """A network with every size known: what model.json stores under "network"."""
+    """A network with every size known: what model.json stores under "network".
 
-    input_size: int
+    A `hidden:` network is stored as it always was (hidden/activations/dropout/batch_norm); a
+    `layers:` network adds its typed layers (every default filled in) and the shape its first
+    layer reads, and leaves hidden/activations empty."""
+
+    input_size: int  # values per sample as the preprocessing gives them (a flat row)
     hidden: list[int]
     activations: list[str]  # one per hidden layer
     output_size: int
@@ -30,61 +36,114 @@ class Architecture:
     dropout: float = 0.0
     batch_norm: bool = False
     flatten: bool = False
+    layers: Optional[list[dict]] = None  # network.layers, resolved; None: the hidden shorthand
+    input_shape: Optional[list[int]] = None  # e.g. [1, 40] or [1, 8, 8]; None: a flat vector
 
     @property
     def sizes(self) -> list[int]:
         return [self.input_size, *self.hidden, self.output_size]
 
+    def layer_specs(self, init: str = "default") -> list:
+        """The hidden layers as typed layer specs (`init` fills in the shorthand's init)."""
+        from .layers.sequence import expand_hidden, parse_layers
+
+        if self.layers is not None:
+            return parse_layers(self.layers)
+        return expand_hidden(self.hidden, self.activations, self.bias, self.batch_norm, self.dropout, init)
+
     def to_dict(self) -> dict:
-        return {k: (list(v) if isinstance(v, list) else v) for k, v in self.__dict__.items()}
+        raw = {k: (list(v) if isinstance(v, list) else v) for k, v in self.__dict__.items()}
+        return {k: v for k, v in raw.items() if v is not None or k not in ("layers", "input_shape")}
 
     @classmethod
     def from_dict(cls, raw: dict) -> "Architecture":
         return cls(**raw)
 
 
-def resolve_architecture(spec: NetworkSpec, input_size: int, output_size: int) -> Architecture:
-    """Fill in the sizes the data decides; explicit sizes in the spec must agree with the data."""
+def resolve_architecture(spec: NetworkSpec, input_size: int, output_size: int,
+                         sample_shape: Optional[tuple[int, ...]] = None) -> Architecture:
+    """Fill in the sizes the data decides and check every layer's shape; explicit sizes in the
+    spec must agree with the data. `sample_shape` is one preprocessed sample's shape, e.g. (8, 8)
+    for 8x8 images (default: a flat row of `input_size` values)."""
     if input_size < 1:
         raise LayerwiseError(f"the data has {input_size} feature columns; a network needs at least 1 input")
     for name, given, found in (("input_size", spec.input_size, input_size),
                                ("output_size", spec.output_size, output_size)):
         if given is not None and given != found:
             raise LayerwiseError(f"network.{name} is {given} but the data needs {found}")
-    return Architecture(
-        input_size=input_size,
-        hidden=list(spec.hidden),
-        activations=spec.activations(),
-        output_size=output_size,
-        output_activation=spec.output_activation,
-        bias=spec.bias,
-        dropout=spec.dropout,
-        batch_norm=spec.batch_norm,
-        flatten=bool(spec.flatten),
-    )
+    common = dict(input_size=input_size, output_size=output_size, output_activation=spec.output_activation,
+                  bias=spec.bias, flatten=bool(spec.flatten))
+    if spec.layers is None:
+        return Architecture(hidden=list(spec.hidden), activations=spec.activations(), dropout=spec.dropout,
+                            batch_norm=spec.batch_norm, **common)
+    specs = spec.layer_specs()
+    shape = first_layer_shape(specs, tuple(sample_shape or (input_size,)), bool(spec.flatten))
+    check_shapes(specs, shape)
+    return Architecture(hidden=[], activations=[], layers=[s.model_dump(mode="json") for s in specs],
+                        input_shape=list(shape) if len(shape) > 1 else None, **common)
+
+
+def first_layer_shape(specs: list, sample: tuple[int, ...], flatten: bool) -> tuple[int, ...]:
+    """What the first layer reads: a flat vector for dense-style networks; for conv/pool, a table
+    row or a flattened sample as one channel (1, L), (H, W) images as (1, H, W)."""
+    from .layers.sequence import needed_rank
+
+    flat = (math.prod(sample),)
+    rank = needed_rank(specs)
+    if rank is None:
+        return flat
+    sample = flat if flatten else sample
+    if len(sample) == rank:
+        return sample
+    if len(sample) == rank - 1:
+        return (1, *sample)
+    first = next(i for i, s in enumerate(specs) if needed_rank([s]) == rank)
+    want = "(channels, length)" if rank == 2 else "(channels, height, width) images"
+    raise LayerwiseError(f"network.layers[{first}]: {specs[first].type} needs {want} but the data gives "
+                         f"samples of shape {sample}")
+
+
+def check_shapes(specs: list, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Every layer's output shape, checked; returns the last one (what the output layer reads)."""
+    from .layers import ShapeError
+    from .layers.sequence import output_shapes
+
+    try:
+        last = output_shapes(specs, shape)[-1] if specs else shape
+    except ShapeError as error:
+        raise LayerwiseError(f"network.{error.path}: {error.message}") from None
+    if len(last) != 1:
+        raise LayerwiseError(f"network.layers[{len(specs) - 1}]: gives shape {last} but the output layer (dense, "
+                             "added from the task) needs a flat input; end with {type: flatten} or "
+                             "{type: global_avg_pool}")
+    return last
 
 
 def build_model(arch: Architecture, device=None):
-    """An `nn.Sequential` of named layers: fc1, bn1, act1, drop1, ..., fcL[, actL].
+    """An `nn.Sequential` of named layers: fc1, bn1, act1, drop1, ..., fcL[, actL] for `hidden:`
+    networks; [unflatten,] conv1, act1, ..., fcL for `layers:` ones (see layers/sequence.py).
 
     device="meta" builds the structure without allocating weights (what `summary` needs)."""
+    import contextlib
+
+    import torch
     from torch import nn
+
+    from .layers.sequence import build_layers, count_weighted
 
     if str(device) != "meta":
         check_fits_in_memory(arch)
     layers: "OrderedDict[str, nn.Module]" = OrderedDict()
-    if arch.flatten:
+    if arch.flatten and arch.input_shape is None:
         layers["flatten"] = nn.Flatten()
-    sizes = arch.sizes
-    for i, activation in enumerate(arch.activations, start=1):
-        layers[f"fc{i}"] = _linear(sizes[i - 1], sizes[i], arch.bias, i, device)
-        if arch.batch_norm:
-            layers[f"bn{i}"] = nn.BatchNorm1d(sizes[i], device=device)
-        layers[f"act{i}"] = torch_activation(activation)
-        if arch.dropout > 0:
-            layers[f"drop{i}"] = nn.Dropout(arch.dropout)
-    last = len(sizes) - 1
-    layers[f"fc{last}"] = _linear(sizes[-2], sizes[-1], arch.bias, last, device)
+    if arch.input_shape is not None:  # rows travel flat; the network restores (C, L) or (C, H, W)
+        layers["unflatten"] = nn.Unflatten(1, tuple(arch.input_shape))
+    specs = arch.layer_specs()
+    shape = tuple(arch.input_shape or (arch.input_size,))
+    with torch.device(device) if device is not None else contextlib.nullcontext():
+        layers.update(build_layers(specs, shape))
+    last = count_weighted(specs) + 1
+    layers[f"fc{last}"] = _linear(check_shapes(specs, shape)[0], arch.output_size, arch.bias, last, device)
     if arch.output_activation != "identity":
         layers[f"act{last}"] = torch_activation(arch.output_activation)
     return nn.Sequential(layers)
@@ -105,10 +164,13 @@ def check_fits_in_memory(arch: Architecture) -> None:
     """Refuse a network whose weights and gradients alone exceed the machine's memory: with
     overcommit, allocating it may succeed and the process is killed later instead."""
     sizes = arch.sizes
-    weights = sum(n_out * (n_in + 1) for n_in, n_out in zip(sizes, sizes[1:]))
+    if arch.layers is None:
+        weights, name = sum(n_out * (n_in + 1) for n_in, n_out in zip(sizes, sizes[1:])), "-".join(map(str, sizes))
+    else:
+        weights, name = sum(p.numel() for p in build_model(arch, device="meta").parameters()), "of network.layers"
     needed, memory = 2 * 4 * weights, _physical_memory_bytes()  # float32 weights + gradients
     if needed > memory:
-        raise LayerwiseError(f"network {'-'.join(map(str, sizes))} has {weights:,} parameters: its weights and "
+        raise LayerwiseError(f"network {name} has {weights:,} parameters: its weights and "
                              f"gradients need {_bytes(needed)}, more than this machine's {_bytes(memory)} of memory")
 
 
@@ -129,25 +191,34 @@ def _physical_memory_bytes() -> float:
 def linear_layers(model) -> list:
     from torch import nn
 
-    return [m for m in model.children() if isinstance(m, nn.Linear)]
+    return [m for m in model.modules() if isinstance(m, nn.Linear)]
 
 
 def initialise(model, spec: NetworkSpec, arch: Architecture) -> None:
-    """Apply the spec's init: torch's default, xavier, kaiming, or explicit values."""
+    """Apply each weight layer's init (torch's default, xavier or kaiming), then explicit values."""
     import torch
     from torch import nn
 
+    from .layers.sequence import count_weighted, init_plan
+
+    specs = arch.layer_specs(init=spec.init)
+    plan = init_plan(specs) + [(f"fc{count_weighted(specs) + 1}", spec.init, arch.output_activation)]
+    for path, init, activation in plan:  # in build order, as the seeds' numbers depend on it
+        if init == "default":
+            continue
+        layer = model.get_submodule(path)
+        if init == "xavier":
+            nn.init.xavier_uniform_(layer.weight, gain=nn.init.calculate_gain(_gain_name(activation)))
+        else:
+            nonlinearity = "leaky_relu" if activation == "leaky_relu" else "relu"
+            nn.init.kaiming_uniform_(layer.weight, nonlinearity=nonlinearity)
+        if layer.bias is not None:
+            nn.init.zeros_(layer.bias)
+    if spec.weights is None and spec.biases is None:
+        return
     linears = linear_layers(model)
-    if spec.init != "default":
-        for linear, activation in zip(linears, arch.activations + [arch.output_activation]):
-            if spec.init == "xavier":
-                gain = nn.init.calculate_gain(_gain_name(activation))
-                nn.init.xavier_uniform_(linear.weight, gain=gain)
-            else:
-                nonlinearity = "leaky_relu" if activation == "leaky_relu" else "relu"
-                nn.init.kaiming_uniform_(linear.weight, nonlinearity=nonlinearity)
-            if linear.bias is not None:
-                nn.init.zeros_(linear.bias)
+    if len(linears) != len(plan):
+        raise LayerwiseError("network.weights/biases: explicit values are for networks of dense layers only")
     with torch.no_grad():
         for i, values in enumerate(spec.weights or [], start=1):
             _copy_explicit(linears, i, "weights", values, lambda m: m.weight)

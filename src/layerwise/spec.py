@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .activations import ACTIVATIONS
 from .errors import LayerwiseError
+from .layers import LayerSpec, layer_union
+from .layers.registry import describe_error
 
 TASKS = ("auto", "multiclass", "binary", "regression")
 LOSSES = ("auto", "cross_entropy", "bce", "mse", "l1", "huber")
@@ -59,18 +61,25 @@ class DataSpec(_Strict):
 
 
 class NetworkSpec(_Strict):
+    """The network: a typed list of `layers` (see layerwise/layers/), or the `hidden:` shorthand
+    for dense layers. The output layer is always added from the task (one dense layer)."""
+
     input_size: Optional[int] = Field(None, gt=0)  # inferred from the data when omitted
-    hidden: list[int] = Field(default_factory=lambda: [64])  # hidden layer sizes
+    layers: Optional[list[layer_union()]] = None  # typed layers: dense, conv1d, ..., residual
+    hidden: list[int] = Field(default_factory=lambda: [64])  # shorthand: dense layers of these sizes
     activation: Union[str, list[str]] = "relu"  # one name for all hidden layers, or one each
     output_activation: str = "identity"  # logits; the loss applies softmax/sigmoid
     output_size: Optional[int] = Field(None, gt=0)  # inferred from the task when omitted
     bias: bool = True
-    dropout: float = Field(0.0, ge=0.0, lt=1.0)
-    batch_norm: bool = False
+    dropout: float = Field(0.0, ge=0.0, lt=1.0)  # hidden: shorthand only (else a dropout layer)
+    batch_norm: bool = False  # hidden: shorthand only (else a batch_norm layer)
     init: str = "default"  # default (torch's), xavier, kaiming; or explicit weights below
     weights: Optional[list[list[list[float]]]] = None  # one (out_features, in_features) per Linear
     biases: Optional[list[list[float]]] = None  # one (out_features,) per Linear
-    flatten: Optional[bool] = None  # None: flatten image input automatically
+    # true: read image/signal input as one flat row of values before the first layer (a conv1d
+    # then sees one channel of C*H*W values); null/false: flat for dense-only networks, shaped
+    # (C, L) or (C, H, W) when a conv or pool layer needs it
+    flatten: Optional[bool] = None
 
     @field_validator("hidden")
     @classmethod
@@ -88,6 +97,21 @@ class NetworkSpec(_Strict):
         if name not in INITS:
             raise ValueError(f"unknown init '{name}'; expected one of {', '.join(INITS)}")
         return name
+
+    @model_validator(mode="after")
+    def _layers_or_hidden(self):
+        if self.layers is None:
+            return self
+        if "hidden" in self.model_fields_set:
+            raise ValueError("give layers or hidden, not both (hidden is shorthand for dense layers)")
+        if not isinstance(self.activation, str):
+            raise ValueError("with layers, activation is one name (the default of each layer); "
+                             "set a layer's own activation for the others")
+        for key, value in (("dropout", self.dropout), ("batch_norm", self.batch_norm)):
+            if value:
+                raise ValueError(f"{key} applies to the hidden: shorthand; with layers, add "
+                                 f"{{type: {key}}} layers where you want them")
+        return self
 
     @model_validator(mode="after")
     def _known_activations(self):
@@ -108,6 +132,15 @@ class NetworkSpec(_Strict):
         if isinstance(self.activation, str):
             return [self.activation] * len(self.hidden)
         return list(self.activation)
+
+    def layer_specs(self) -> list[LayerSpec]:
+        """The hidden layers as typed layers, every default filled in (`hidden:` expanded)."""
+        from .layers.sequence import expand_hidden, with_defaults
+
+        if self.layers is not None:
+            default = self.activation if isinstance(self.activation, str) else "relu"
+            return with_defaults(list(self.layers), default, self.init, self.bias)
+        return expand_hidden(self.hidden, self.activations(), self.bias, self.batch_norm, self.dropout, self.init)
 
 
 class EarlyStopping(_Strict):
@@ -188,13 +221,18 @@ class RunConfig(_Strict):
         return cls.from_dict(raw, where=str(path))
 
     def to_dict(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        raw = self.model_dump(mode="json")
+        # one network language at a time: `layers`, or the `hidden` shorthand (as configs always had)
+        raw["network"].pop("hidden" if self.network.layers is not None else "layers")
+        return raw
 
 
 def _first_error(exc: ValidationError) -> str:
     # A union (class_weights: 'balanced' | list | dict) reports one error per branch; the deepest
     # is the branch the value was meant for. Branch tags like "list[float]" are not keys.
     err = max(exc.errors(), key=lambda e: len(e["loc"]))
+    if err["loc"][:2] == ("network", "layers") and len(err["loc"]) > 2:
+        return describe_error(err)  # network.layers[2].kernel_size: ...
     key = ".".join(str(part) for part in err["loc"] if "[" not in str(part)) or "config"
     message = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":

@@ -24,21 +24,21 @@ def download(
 
 
 def summary(target: Path = typer.Argument(..., help="A config YAML or a run directory.")) -> None:
-    """Print the network like print(model), with a per-layer parameter table."""
+    """Print the network like print(model), then every layer's output shape and parameters."""
     from rich.console import Console
     from rich.table import Table
 
     from ..summary import summarise_network
 
-    text, rows = summarise_network(target)
+    text, rows, total = summarise_network(target)
     console = Console(highlight=False)
     console.print(text)
-    table = Table(title="parameters")
-    for column in ("layer", "shape", "parameters"):
+    table = Table(title="layers (output shape per sample)")
+    for column in ("layer", "type", "output shape", "parameters"):
         table.add_column(column, justify="right" if column == "parameters" else "left")
-    for name, shape, count in rows:
-        table.add_row(name, shape, f"{count:,}")
-    table.add_row("total", "", f"{sum(r[2] for r in rows):,}", style="bold")
+    for name, kind, shape, count in rows:
+        table.add_row(name, kind, shape, f"{count:,}")
+    table.add_row("total", "", "", f"{total:,}", style="bold")
     console.print(table)
 
 

@@ -6,7 +6,10 @@
   becomes an all-zero block instead of a crash;
 - images: pixels divided by their full-scale value (255 for IDX bytes), so they lie in [0, 1].
 
-`transform` always returns float32 of shape (n, n_features), the network's input.
+`transform` returns float32 rows of shape (n, n_features): rows travel flat through batching,
+serving and export. `sample_shape` keeps the shape of one sample ((H, W) or (C, H, W) for images),
+from which the network decides what its first layer reads: dense networks read the flat row, a
+conv/pool network restores the shape as its first step (model.first_layer_shape).
 """
 
 from __future__ import annotations
@@ -51,6 +54,13 @@ class Preprocessor:
     @property
     def n_features(self) -> int:
         return len(self.feature_names)
+
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        """One sample's shape before flattening: (H, W) or (C, H, W) for images, else (n_features,)."""
+        if self.kind == "image":
+            return tuple(int(n) for n in self.state["shape"])
+        return (self.n_features,)
 
     @property
     def feature_names(self) -> list[str]:

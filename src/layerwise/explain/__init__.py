@@ -27,10 +27,16 @@ def explain(
 
 
 def draw(net, output_path, max_neurons: int = 16, values: bool | None = None):
-    """Draw `net` (file, run directory, dict or DenseNet) to an image; see `drawing.draw_network`."""
-    from .drawing import draw_network
-    from .netfile import load_network as load
+    """Draw `net` (file, run directory, dict or DenseNet) to an image; see `drawing.draw_network`.
+    A config or run directory with conv/pool layers is drawn as labelled blocks instead."""
+    from .drawing import draw_blocks, draw_network
+    from .netfile import beyond_dense, load_network as load
 
+    if beyond_dense(net):
+        from ..summary import summarise_network
+
+        _, rows, total = summarise_network(net)
+        return draw_blocks(rows, output_path, f"{net}: {len(rows)} layers, {total:,} parameters")
     return draw_network(load(net), output_path, max_neurons=max_neurons, values=values)
 
 

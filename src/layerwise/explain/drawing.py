@@ -129,3 +129,46 @@ def _decorate(axes, net: DenseNet, columns, tallest: int) -> None:
     axes.set_ylim(-top - 0.5, top + 0.6)
     axes.set_aspect("equal")
     axes.axis("off")
+
+
+# ---- networks with typed layers (conv, pool, ...): one labelled block per layer ------------------
+BLOCK_COLOURS = {"Conv": "#dbe9f6", "Pool": "#e4f2df", "Linear": "#fdebd3", "Norm": "#efe6f5"}
+
+
+def draw_blocks(rows: list[tuple[str, str, str, int]], output_path, title: str = "") -> Path:
+    """Draw layers as labelled blocks, top to bottom: name, type, output shape and parameters.
+    `rows` are `summary.layer_rows` (a residual block's own layers are drawn inside its span)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.patches as patches
+    import matplotlib.pyplot as plt
+
+    path = _checked_path(output_path)
+    figure, axes = plt.subplots(figsize=(5.2, 0.9 + 0.62 * len(rows)))
+    for index, (name, kind, shape, count) in enumerate(rows):
+        inner = "." in name  # inside a residual block: indented
+        y, x = -index, 0.35 if inner else 0.0
+        colour = next((c for key, c in BLOCK_COLOURS.items() if key in kind), "#eeeeee")
+        axes.add_patch(patches.FancyBboxPatch((x, y - 0.25), 3.6 - x, 0.5, boxstyle="round,pad=0.02",
+                                              facecolor=colour, edgecolor="#333333"))
+        params = f"  {count:,} params" if count else ""
+        axes.text(x + 0.1, y, f"{name}  {kind}", fontsize=9, va="center", fontweight="bold")
+        axes.text(3.5, y, f"{shape}{params}", fontsize=8, va="center", ha="right", color="#333333")
+        if index:
+            axes.annotate("", xy=(1.8, y + 0.26), xytext=(1.8, y + 0.74), arrowprops={"arrowstyle": "->", "lw": 0.8})
+    axes.set_title(title or f"{len(rows)} layers, output shape per sample", fontsize=10)
+    axes.set_xlim(-0.1, 3.7)
+    axes.set_ylim(-len(rows) + 0.4, 0.6)
+    axes.axis("off")
+    figure.savefig(path, dpi=150, bbox_inches="tight")
+    plt.close(figure)
+    return path
+
+
+def _checked_path(output_path) -> Path:
+    path = Path(output_path)
+    if path.suffix.lower() not in FORMATS:
+        raise LayerwiseError(f"{path}: unknown image type '{path.suffix}'; use .png, .svg or .pdf")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path

@@ -13,7 +13,9 @@ The weights file (textbook form) — seed 0's network:
     seed: 0                    # random init (torch.nn.Linear's U(±1/√in)) when weights are missing
 
 The core's `network:` config form (hidden/activation/output_activation/input_size/output_size/
-weights/biases) is accepted too. Every mistake raises LayerwiseError naming the layer and shape.
+weights/biases) is accepted too, and so is its typed `layers:` list when every layer is dense;
+conv, pool and other layers cannot be worked by hand here (one-line error; `layerwise draw` draws
+them as blocks). Every mistake raises LayerwiseError naming the layer and shape.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from .network import DenseLayer, DenseNet
 
 TEXTBOOK_KEYS = {"layers", "activation", "output_activation", "bias", "weights", "biases", "seed"}
 # The core's network config; dropout/flatten/init change nothing in one worked pass of one example.
-NETWORK_KEYS = {"input_size", "hidden", "activation", "output_activation", "output_size", "bias",
+NETWORK_KEYS = {"input_size", "layers", "hidden", "activation", "output_activation", "output_size", "bias",
                 "dropout", "batch_norm", "init", "weights", "biases", "flatten", "seed"}
 
 
@@ -57,8 +59,54 @@ def _read_yaml(path: Path) -> dict:
     return data
 
 
+def typed_layers(net) -> list | None:
+    """The typed `layers:` list (of dicts) of a config file, dict or run directory, else None."""
+    import json
+
+    data = net
+    if isinstance(net, (str, Path)):
+        path = Path(net)
+        if path.is_dir():
+            try:
+                data = json.loads((path / "model.json").read_text()).get("network") or {}
+            except (OSError, ValueError, AttributeError):
+                return None  # load_network reports what is wrong with it
+        elif path.is_file():
+            try:
+                data = _read_yaml(path)
+            except LayerwiseError:
+                return None
+    if not isinstance(data, dict):
+        return None
+    if isinstance(data.get("network"), dict):
+        data = data["network"]
+    layers = data.get("layers")
+    return layers if isinstance(layers, list) and any(isinstance(layer, dict) for layer in layers) else None
+
+
+def beyond_dense(net) -> bool:
+    """True for a network with typed layers other than dense (conv, pool, ...)."""
+    layers = typed_layers(net)
+    return layers is not None and any(not isinstance(l, dict) or l.get("type") != "dense" for l in layers)
+
+
+def dense_activations(layers: list, default: str, where: str) -> tuple[list[int], list[str]]:
+    """(units, activations) of a typed layer list made of dense layers only; anything else is a
+    one-line error, since explain works one dense layer at a time."""
+    for index, layer in enumerate(layers):
+        kind = layer.get("type") if isinstance(layer, dict) else None
+        if kind != "dense":
+            raise LayerwiseError(f"{where}: layers[{index}] is {kind!r}; explain works dense layers only "
+                                 "(`layerwise summary` lists this network, `layerwise draw` draws it)")
+    units = [layer.get("units") for layer in layers]
+    activations = [layer.get("activation") or default for layer in layers]
+    return units, [check_activation(str(a), f"{where}: layers[{i}] activation") for i, a in enumerate(activations)]
+
+
 def network_from_dict(data: dict, where: str = "network") -> DenseNet:
     """Dispatch on the form: `layers:` (textbook), `network:` (a whole config) or bare network."""
+    if typed_layers(data) is not None:
+        return _config_network(data.get("network", data), f"{where}: network" if "network" in data else where)
     if "layers" in data:
         return _textbook_network(data, where)
     if "network" in data and isinstance(data["network"], dict):
@@ -90,13 +138,16 @@ def _config_network(data: dict, where: str) -> DenseNet:
         raise LayerwiseError(f"{where}: batch_norm networks cannot be explained yet; set batch_norm: false")
     hidden = data.get("hidden", [64])
     hidden = [hidden] if isinstance(hidden, int) else list(hidden or [])
+    activation = data.get("activation", "relu")
+    if typed_layers(data) is not None:
+        hidden, activation = dense_activations(data["layers"], str(activation), where)
     first, last = _ends_from_weights(data.get("weights"))
     input_size = data.get("input_size") or first
     output_size = data.get("output_size") or last
     if input_size is None or output_size is None:
         raise LayerwiseError(f"{where}: give input_size and output_size (or weights) to explain this network")
     sizes = _sizes([input_size, *hidden, output_size], where)
-    activations = _activation_list(data.get("activation", "relu"), len(hidden), where)
+    activations = _activation_list(activation, len(hidden), where)
     output = check_activation(str(data.get("output_activation") or "identity"), f"{where}: output_activation")
     net = _assemble(data, sizes, activations + [output], where)
     if data.get("dropout"):

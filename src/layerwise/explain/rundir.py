@@ -25,7 +25,12 @@ def load_run_dir(run_dir: Path) -> DenseNet:
     if network.get("batch_norm"):
         raise LayerwiseError(f"{run_dir}: batch_norm networks cannot be explained yet (model.json network.batch_norm is true)")
     tensors = _read_tensors(run_dir / "model.safetensors")
-    activations = list(network.get("activations") or []) + [network.get("output_activation", "identity")]
+    activations = list(network.get("activations") or [])
+    if network.get("layers") is not None:  # typed layers: explainable when all are dense
+        from .netfile import dense_activations
+
+        activations = dense_activations(network["layers"], "relu", f"{run_dir}/model.json network")[1]
+    activations += [network.get("output_activation", "identity")]
     layers = []
     for i, activation in enumerate(activations, start=1):
         check_activation(str(activation), f"{run_dir}/model.json: layer {i} activation")

@@ -115,7 +115,7 @@ def prepare(config: RunConfig, dataset: Dataset, sample_weight=None, rows=None) 
     preprocessor = Preprocessor.fit(dataset.X, dataset.kind, dataset.pixel_scale, train_idx,
                                     config.data.standardize)
     features = preprocessor.transform(dataset.X, where=dataset.name)
-    arch = resolve_architecture(config.network, preprocessor.n_features, encoder.n_outputs)
+    arch = resolve_architecture(config.network, preprocessor.n_features, encoder.n_outputs, preprocessor.sample_shape)
     prepared = Prepared(dataset.name, task, loss, features, targets, train_idx, val_idx, test_idx,
                         preprocessor, encoder, arch)
     prepared.target_names = list(dataset.target_names)
