@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-EXTRAS ?= dev,export,serve,tensorboard,mlflow,tune
+EXTRAS ?= dev,export,serve,tensorboard,mlflow,tune,mnist1d
 
 .PHONY: install demo test bench clean
 

@@ -142,6 +142,12 @@ class NetworkSpec(_Strict):
             return with_defaults(list(self.layers), default, self.init, self.bias)
         return expand_hidden(self.hidden, self.activations(), self.bias, self.batch_norm, self.dropout, self.init)
 
+    def layer_kinds(self) -> set[str]:
+        """Every layer type the network uses, inside residual blocks too (e.g. {"dense", "dropout"})."""
+        from .layers.sequence import walk
+
+        return {spec.type for spec in walk(self.layer_specs())}
+
 
 class EarlyStopping(_Strict):
     enabled: bool = True

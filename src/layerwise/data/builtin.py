@@ -1,4 +1,5 @@
-"""Built-in datasets: scikit-learn's bundled sets (offline) and the seeds' own small data."""
+"""Built-in datasets: scikit-learn's bundled sets (offline), the seeds' own small data, and
+MNIST-1D generated offline by the optional `mnist1d` package (data/mnist1d.py)."""
 
 from __future__ import annotations
 
@@ -28,16 +29,24 @@ _SEEDS = {
     "apples_oranges": ("regression", "seed 3: crop yields from temp/rainfall/humidity, 2 targets"),
     "sum3": ("regression", "seed 4: three numbers -> their sum"),
 }
+_GENERATED = {"mnist1d": (5000, 40, "multiclass")}  # rows (train + test), features, task; needs an extra
 
 
 def builtin_names() -> list[str]:
-    return [*_SKLEARN, *_SEEDS]
+    return [*_SKLEARN, *_SEEDS, *_GENERATED]
 
 
 def describe_builtins() -> list[dict]:
     """Name, rows, features, task and description of every built-in (for `layerwise datasets`)."""
     rows = []
     for name in builtin_names():
+        if name in _GENERATED:  # listed without generating it (and without its package)
+            from .mnist1d import DESCRIPTION
+
+            count, features, task = _GENERATED[name]
+            rows.append({"name": name, "rows": count, "features": features, "task": task,
+                         "description": f"{DESCRIPTION}; needs layerwise[mnist1d]"})
+            continue
         data = load_builtin(name)
         features = int(np.prod(data.X.shape[1:]))
         rows.append({"name": name, "rows": len(data), "features": features,
@@ -48,6 +57,10 @@ def describe_builtins() -> list[dict]:
 def load_builtin(name: str) -> Dataset:
     if name in _SKLEARN:
         return _load_sklearn(name)
+    if name == "mnist1d":
+        from .mnist1d import load_mnist1d
+
+        return load_mnist1d()
     if name == "apples_oranges":
         import pandas as pd
 

@@ -117,6 +117,14 @@ def build_layers(specs: list[LayerSpec], shape: Shape, first_number: int = 0) ->
     return modules
 
 
+def walk(specs: list[LayerSpec]):
+    """Every spec, residual blocks' own layers included, in order."""
+    for spec in specs:
+        yield spec
+        if spec.type == "residual":
+            yield from walk(spec.layers)
+
+
 def count_weighted(specs: list[LayerSpec]) -> int:
     return sum(1 for spec in specs if layer_type(spec.type).weighted)
 

@@ -34,7 +34,8 @@ def copy_config(config, index: int):
 
 def check_repeatable(config) -> None:
     net, spec = config.network, config.training
-    reasons = [(net.dropout > 0, "dropout"), (net.batch_norm, "batch_norm"),
+    kinds = net.layer_kinds()
+    reasons = [("dropout" in kinds, "dropout"), ("batch_norm" in kinds, "batch_norm"),
                (spec.grad_clip is not None, "grad_clip (a global norm couples the copies)"),
                (spec.schedule == "plateau", "the plateau schedule"), (spec.class_weights is not None, "class_weights"),
                (spec.on_nan != "stop", "on_nan skip-batch")]
