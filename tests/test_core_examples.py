@@ -20,8 +20,24 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def test_every_example_is_covered_here() -> None:
-    covered = {"digits", "apples_oranges", "sum3", "mnist_classifier", "mnist_512"}
+    covered = {"digits", "apples_oranges", "sum3", "mnist_classifier", "mnist_512", "digits_cnn", "mnist1d_cnn"}
     assert {p.stem for p in EXAMPLES.glob("*.yaml")} == covered
+
+
+def test_digits_cnn_example_reads_images_and_learns(tmp_path: Path) -> None:
+    # The full 100 epochs are a measurement (its header); three epochs show it learns, seeded.
+    run = layerwise.train(EXAMPLES / "digits_cnn.yaml", out=tmp_path / "cnn", quiet=True, overrides=["training.epochs=3"])
+    assert run.predictor.architecture.input_shape == [1, 8, 8]
+    assert run.summary["test"]["accuracy"] >= 0.8
+
+
+def test_mnist1d_cnn_example_reads_signals_and_learns(tmp_path: Path, monkeypatch) -> None:
+    pytest.importorskip("mnist1d", reason="needs layerwise[mnist1d]")
+    monkeypatch.setenv("LAYERWISE_CACHE", str(tmp_path / "cache"))
+    run = layerwise.train(EXAMPLES / "mnist1d_cnn.yaml", out=tmp_path / "m1d", quiet=True,
+                          overrides=["training.epochs=3"])
+    assert run.predictor.architecture.input_shape == [1, 40]
+    assert run.summary["test"]["rows"] == 1000 and run.summary["test"]["accuracy"] >= 0.4  # chance: 0.1
 
 
 def test_digits_example_reaches_its_documented_accuracy(tmp_path: Path) -> None:

@@ -175,3 +175,13 @@ def test_a_registered_layer_type_is_usable_in_specs_and_models() -> None:
         assert list(build_layers(specs, (3, 5))) == ["up0", "flatten0"]
     finally:
         del _TYPES["double_test"]
+
+
+def test_network_flatten_reads_an_image_as_one_channel_signal() -> None:
+    conv = {"type": "conv1d", "out_channels": 2, "kernel_size": 3}
+    _, shaped = built({"layers": [conv, {"type": "flatten"}]}, 16, 2, sample_shape=(4, 4))
+    _, flat = built({"layers": [conv, {"type": "flatten"}], "flatten": True}, 16, 2, sample_shape=(4, 4))
+    assert shaped.input_shape == [4, 4]  # (N, C, L) arrays: 4 channels of length 4
+    assert flat.input_shape == [1, 16]  # flatten: true -> one channel of 16 values
+    _, dense = built({"hidden": [3]}, 16, 2, sample_shape=(4, 4))
+    assert dense.input_shape is None and "input_shape" not in dense.to_dict()  # model.json as before
