@@ -99,10 +99,12 @@ def pytest_terminal_summary(terminalreporter):
         return
     write = terminalreporter.write_line
     terminalreporter.section("fuzz cases (exit 0 = accepted, exit 2 = one-line user error)")
-    write(f"{'suite':<12} {'command':<10} {'exit 0':>7} {'exit 2':>7} {'other':>6}")
+    # "timeout": a bounded case (helpers.fuzz_limited) that gave no answer within its time limit.
+    write(f"{'suite':<12} {'command':<10} {'exit 0':>7} {'exit 2':>7} {'other':>6} {'timeout':>8}")
     for suite, command in sorted({(s, c) for s, c, _ in counts}):
-        ok, bad = counts[(suite, command, 0)], counts[(suite, command, 2)]
-        other = sum(n for (s, c, code), n in counts.items() if (s, c) == (suite, command) and code not in (0, 2))
-        write(f"{suite:<12} {command:<10} {ok:>7} {bad:>7} {other:>6}")
-    total = {code: sum(n for (_, _, c), n in counts.items() if c == code) for code in (0, 2)}
-    write(f"{'total':<23} {total[0]:>7} {total[2]:>7} {sum(counts.values()) - total[0] - total[2]:>6}")
+        ok, bad, hung = (counts[(suite, command, code)] for code in (0, 2, "timeout"))
+        other = sum(n for (s, c, code), n in counts.items() if (s, c) == (suite, command) and code not in (0, 2, "timeout"))
+        write(f"{suite:<12} {command:<10} {ok:>7} {bad:>7} {other:>6} {hung:>8}")
+    total = {code: sum(n for (_, _, c), n in counts.items() if c == code) for code in (0, 2, "timeout")}
+    other = sum(counts.values()) - sum(total.values())
+    write(f"{'total':<23} {total[0]:>7} {total[2]:>7} {other:>6} {total['timeout']:>8}")

@@ -242,11 +242,36 @@ def fuzz_cli(suite: str, args: list, workdir: Path, run_dir: Optional[Path] = No
         result = run_cli(args, cwd=workdir)
     command = str(args[0])
     record_fuzz(suite, command, result.code)
+    log_fuzz_case(suite, args, workdir, result.code, result.err)
+    check_fuzz_outcome(command, result, workdir, before)
+    if run_dir is not None:
+        allowed = {"eval.json"} if command == "evaluate" and result.code == 0 else set()
+        assert files_under(run_dir) - watched <= allowed
+    return result
+
+
+def fuzz_limited(suite: str, args: list, workdir: Path) -> CliResult:
+    """One hostile case (a bomb, a lying header) as a real process held to LIMIT_SECONDS and
+    LIMIT_BYTES of heap, with fuzz_cli's promises; a case past the time limit counts as a timeout."""
+    before = files_under(workdir)
+    result = run_limited(args, cwd=workdir)
+    command = str(args[0])
+    record_fuzz(suite, command, "timeout" if result is None else result.code)
+    log_fuzz_case(suite, args, workdir, "timeout" if result is None else result.code, result.err if result else "")
+    assert result is not None, f"{args}: no answer within {LIMIT_SECONDS} s"
+    check_fuzz_outcome(command, result, workdir, before)
+    return result
+
+
+def log_fuzz_case(suite: str, args: list, workdir: Path, code, err: str) -> None:
     if os.environ.get("LAYERWISE_FUZZ_LOG"):  # one JSON line per case, to compare two runs
         with open(os.environ["LAYERWISE_FUZZ_LOG"], "a", encoding="utf-8") as log:
             data = sorted((p.name, p.stat().st_size) for p in workdir.iterdir() if p.is_file())
-            log.write(json.dumps({"suite": suite, "args": [str(a) for a in args], "files": data,
-                                  "code": result.code, "error": result.err.strip()[-300:]}) + "\n")
+            log.write(json.dumps({"suite": suite, "args": [str(a)[:200] for a in args], "files": data,
+                                  "code": code, "error": err.strip()[-300:]}) + "\n")
+
+
+def check_fuzz_outcome(command: str, result: CliResult, workdir: Path, before: set[str]) -> None:
     assert "Traceback" not in result.out + result.err, result.err[-3000:]
     assert result.code in (0, 2), f"exit {result.code}: {result.err[-3000:]}"
     if result.code == 2:
@@ -261,10 +286,6 @@ def fuzz_cli(suite: str, args: list, workdir: Path, run_dir: Optional[Path] = No
             assert_not_complete(workdir / "run")
     else:
         assert not new, sorted(new)
-    if run_dir is not None:
-        allowed = {"eval.json"} if command == "evaluate" and result.code == 0 else set()
-        assert files_under(run_dir) - watched <= allowed
-    return result
 
 
 # ---- hostile files (tests/test_hardening.py and the fuzz suites) -------------------------------
@@ -283,3 +304,38 @@ def gzip_bomb(header: bytes, expanded: int, chunk: int = 2**24) -> bytes:
     concatenate members): ~1 KB on disk per 1 MB out, built in milliseconds."""
     member = gzip.compress(bytes(chunk), compresslevel=9)
     return gzip.compress(header) + member * max(1, expanded // chunk)
+
+
+def npy_header(shape: tuple, descr: str = "<f8") -> bytes:
+    """A .npy v1.0 header (https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html):
+    magic, little-endian header length, a dict literal padded with spaces to a 64-byte boundary."""
+    text = "{'descr': %r, 'fortran_order': False, 'shape': %r, }" % (descr, tuple(shape))
+    text += " " * (63 - (10 + len(text)) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text.encode("latin1")
+
+
+def zip_bytes(members: dict[str, tuple[bytes, int]], claimed: Optional[dict[str, int]] = None) -> bytes:
+    """A zip (PKWARE APPNOTE 4.3) of DEFLATE members, each `prefix` then `zeros` zero bytes.
+    The zeros are one fully flushed 16 MiB block repeated (a block after Z_FULL_FLUSH refers to
+    nothing before it), so a 1 GB member costs ~1 MB and milliseconds. `claimed` overrides a
+    member's declared uncompressed size (a lie)."""
+    import zlib
+
+    chunk = 2**24
+    local, central = b"", b""
+    for name, (prefix, zeros) in members.items():
+        packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+        data = packer.compress(prefix) + packer.flush(zlib.Z_FULL_FLUSH)
+        if zeros:
+            block = packer.compress(bytes(chunk)) + packer.flush(zlib.Z_FULL_FLUSH)
+            data += block * (zeros // chunk) + packer.compress(bytes(zeros % chunk))
+        data += packer.flush(zlib.Z_FINISH)
+        size = (claimed or {}).get(name, len(prefix) + zeros)
+        encoded = name.encode()
+        crc = 0 if zeros else zlib.crc32(prefix)  # a bomb's CRC is never reached: readers stop first
+        fields = struct.pack("<HHHHHIII", 20, 0, 8, 0, 0x21, crc, len(data), size)
+        central += b"PK\x01\x02" + struct.pack("<H", 20) + fields + struct.pack("<HHHHHII", len(encoded), 0, 0, 0, 0, 0,
+                                                                               len(local)) + encoded
+        local += b"PK\x03\x04" + fields + struct.pack("<HH", len(encoded), 0) + encoded + data
+    end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, len(members), len(members), len(central), len(local), 0)
+    return local + central + end

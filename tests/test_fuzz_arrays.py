@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import struct
 import tempfile
 import zipfile
 from pathlib import Path
@@ -14,7 +15,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import examples, fuzz_cli, idx_bytes, synthetic_digits
+from helpers import examples, fuzz_cli, fuzz_limited, gzip_bomb, idx_bytes, npy_header, synthetic_digits, zip_bytes
 
 TRAIN = ["--epochs", "1", "--hidden", "3", "--batch-size", "0", "--out", "run", "-q"]
 
@@ -149,6 +150,72 @@ def test_fuzzed_mnist_idx_train(files: dict) -> None:
         for name, data in files.items():
             (work / "m" / name).write_bytes(data)
         fuzz_cli("idx", ["train", "--data", "mnist:m", *TRAIN], work)
+
+
+# ---- hostile array files: lying headers and compressed bombs (issue 15) ------------------------
+# Each case runs as a real process held to 10 s and 1 GiB of heap (helpers.fuzz_limited), where the
+# memory budget is half of that: files declaring more must be refused before they are read.
+
+GIB = 2**30
+LIE_SIZES = [0, 7, 60_000, 65_536, 2**31, 2**32 - 1]
+
+
+def _honest_npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+@st.composite
+def hostile_array_files(draw) -> tuple[dict, str]:
+    """({file name: bytes}, --data source) with one lie or bomb that must be refused."""
+    kind = draw(st.sampled_from(["idx_lie", "idx_gzip_bomb", "idx_gzip_claim", "npy_lie", "npz_bomb",
+                                 "npz_zip_lie", "npz_object"]))
+    x, y = synthetic_digits(6, seed=0, side=4)
+    if kind.startswith("idx"):
+        files = {f"m/{stem}": idx_bytes(part) for stem, part in zip(STEMS, (x[:4], y[:4], x[4:], y[4:]))}
+        target = f"m/{draw(st.sampled_from(STEMS))}"
+        dims = draw(st.lists(st.sampled_from(LIE_SIZES), min_size=1, max_size=4).filter(lambda d: 0 not in d[:1]))
+        header = struct.pack(f">BBBB{len(dims)}I", 0, 0, 0x08, len(dims), *dims)
+        if kind == "idx_lie":  # raw file whose data length disagrees with its header
+            declared = int(np.prod(dims, dtype=object))
+            files[target] = header + bytes(draw(st.sampled_from([0, 1, 100])) if declared > 100 else declared + 1)
+        elif kind == "idx_gzip_bomb":  # an honest small header, then gigabytes of zeros
+            files.pop(target)
+            files[target + ".gz"] = gzip_bomb(struct.pack(">BBBB3I", 0, 0, 0x08, 3, 2, 4, 4),
+                                              draw(st.sampled_from([GIB // 4, GIB + 1, 3 * GIB])))
+        else:  # a header claiming far more than its gzip stream could hold
+            files.pop(target)
+            files[target + ".gz"] = gzip.compress(header + bytes(64))
+        return files, "mnist:m"
+    y_npy = _honest_npy(np.arange(4) % 2)
+    if kind == "npy_lie":
+        rows = draw(st.sampled_from([5, 10**6, 10**12]))
+        return {"x.npy": npy_header((rows, 2)) + bytes(64), "x.y.npy": y_npy}, "x.npy"
+    if kind == "npz_bomb":  # an honest header over a deflated member of 0.6-3 GB: past the budget
+        rows = draw(st.sampled_from([10_000_000, 20_000_000, 48_000_000]))
+        return {"d.npz": zip_bytes({"x.npy": (npy_header((rows, 8)), rows * 64), "y.npy": (y_npy, 0)})}, "d.npz"
+    if kind == "npz_zip_lie":  # the zip directory claims a size DEFLATE cannot reach
+        x_npy = _honest_npy(np.ones((4, 2)))
+        return {"d.npz": zip_bytes({"x.npy": (x_npy, 0), "y.npy": (y_npy, 0)},
+                                   claimed={draw(st.sampled_from(["x.npy", "y.npy"])): 2**32 - 1})}, "d.npz"
+    pickled = np.array([{"k": 1}, None, 1, "a"], dtype=object)
+    buffer = io.BytesIO()
+    np.savez(buffer, x=np.ones((4, 2)), y=pickled) if draw(st.booleans()) else np.savez(buffer, x=pickled, y=np.ones(4))
+    return {"d.npz": buffer.getvalue()}, "d.npz"
+
+
+@settings(max_examples=examples(10))
+@given(case=hostile_array_files())
+def test_hostile_array_files_are_refused_within_bounds(case) -> None:
+    files, source = case
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        for name, data in files.items():
+            (work / name).parent.mkdir(exist_ok=True)
+            (work / name).write_bytes(data)
+        result = fuzz_limited("hostile", ["train", "--data", source, *TRAIN], work)
+        assert result.code == 2, f"a hostile file was accepted: {sorted(files)}"
 
 
 # ---- predict / evaluate with a trained image model ---------------------------------------------

@@ -17,8 +17,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import assert_user_error, examples, fuzz_cli, run_cli
+from helpers import alias_bomb, assert_user_error, examples, fuzz_cli, fuzz_limited, run_cli
 from layerwise.activations import ACTIVATIONS
+from layerwise.safe_yaml import MAX_NODES
 
 NAN, INF = float("nan"), float("inf")
 ODD = st.sampled_from([None, True, "", "x", [], {}, -1, 0, 2 ** 70, NAN, INF, -INF, 1e300, "1", [1, "a"]])
@@ -207,3 +208,59 @@ def test_explain_refuses_a_huge_network_before_allocating_it(tmp_path: Path) -> 
                            "main(['explain', 'net.yaml', '--input', '1', '--target', '0'])"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-500:]
+
+
+# ---- hostile configs: bombs, deep nesting, non-finite numbers, huge lists (issue 15) -------------
+# Each case runs as a real process held to 10 s and 1 GiB of heap (helpers.fuzz_limited), so a
+# hang or a blow-up is a counted timeout or a failed case, not a stuck test run.
+
+NUMERIC_KEYS = ["training.lr", "training.momentum", "training.weight_decay", "training.gamma", "training.grad_clip",
+                "training.early_stopping.min_delta", "data.val_split", "network.dropout", "data.max_bytes",
+                "training.epochs", "training.batch_size", "training.seed"]
+NON_FINITE = [".nan", ".inf", "-.inf", "1.0e+400", "-1.0e+400", ".NaN", "-.Inf"]
+PLACES = ["resolved: {rows: %s}", "training: {epochs: 1, class_weights: %s}", "network: {hidden: %s}",
+          "name: %s", "data: {source: 'builtin:iris', target: %s}"]
+
+
+@st.composite
+def hostile_configs(draw) -> tuple[str, list[str]]:
+    """(YAML text, extra CLI args): one hostile element in an otherwise fine iris config."""
+    kind = draw(st.sampled_from(["alias", "deep", "number", "list", "set-alias"]))
+    base = "data: {source: 'builtin:iris'}\n"
+    if kind in ("alias", "set-alias"):
+        levels, fanout = draw(st.integers(2, 9)), draw(st.integers(4, 12))
+        anchors, bomb = alias_bomb(levels, fanout)
+        if kind == "set-alias":  # the same anchors inline, in one --set value
+            inline = anchors.strip().replace("\n", ", ")
+            return base, ["--set", f"training.class_weights=[{{{inline}}}, {bomb}]"]
+        # Anchors live under `resolved:` (accepted and ignored); a bomb small enough to build goes
+        # where its shape is wrong, so every case must be refused.
+        places = PLACES if fanout ** (levels + 1) > MAX_NODES else PLACES[1:]
+        nested = "resolved:\n" + "".join(f"  {line}\n" for line in anchors.strip().splitlines())
+        place = draw(st.sampled_from(places))
+        if place.startswith("resolved:"):
+            return nested + f"  rows: {bomb}\n" + base, []
+        return nested + base + place % bomb + "\n", []
+    if kind == "deep":
+        depth = draw(st.sampled_from([60, 70, 500, 20000]))
+        opener, closer = draw(st.sampled_from([("[", "]"), ("{a: ", "}")]))
+        return base + f"network: {{hidden: {opener * depth}1{closer * depth}}}\n", []
+    if kind == "number":
+        key = draw(st.sampled_from(NUMERIC_KEYS))
+        value = draw(st.sampled_from(NON_FINITE + ["1" + "0" * 5000]))  # also an int past int()'s 4300 digits
+        return base, ["--set", f"{key}={value}"]
+    length = draw(st.sampled_from([1_001, 20_000, MAX_NODES + 1]))
+    where = draw(st.sampled_from(["network: {hidden: [%s]}", "training: {class_weights: [%s]}",
+                                  "network: {activation: [%s]}"]))
+    item = {"hidden": "2", "class_weights": "1.0", "activation": "relu"}[where.split(": ")[1].strip("{[")]
+    return base + where % ", ".join([item] * length) + "\n", []
+
+
+@settings(max_examples=examples(10))
+@given(case=hostile_configs())
+def test_hostile_configs_are_refused_within_bounds(case) -> None:
+    text, extra = case
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "c.yaml").write_text(text)
+        result = fuzz_limited("hostile", ["train", "c.yaml", *extra, "--epochs", "1", "--out", "run", "-q"], Path(tmp))
+        assert result.code == 2, f"a hostile config was accepted: {text[:300]!r} {extra}"

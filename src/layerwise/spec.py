@@ -42,7 +42,7 @@ class DataSpec(_Strict):
     test: Optional[str] = None  # explicit test source (overrides test_split)
     split_seed: Optional[int] = Field(None, ge=0, lt=2 ** 32)  # seed of the val/test splits (default: training.seed)
     standardize: bool = True  # scale numeric columns to mean 0, std 1 (off: raw values, as seeds 3-4)
-    max_bytes: Optional[int] = Field(None, gt=0)  # memory budget per data file (default: half of free RAM)
+    max_bytes: Optional[int] = Field(None, gt=0, le=2 ** 60)  # memory budget per data file (default: half of free RAM)
     features: Optional[list[str]] = None  # use only these columns of a table (default: all but the target)
     ignore: list[str] = Field(default_factory=list)  # columns never used as features (e.g. rownames)
     id_column: Optional[str] = None  # a row ID: not a feature; copied into prediction files and API results
@@ -157,8 +157,8 @@ class EarlyStopping(_Strict):
 
 
 class TrainingSpec(_Strict):
-    epochs: int = Field(20, ge=1)
-    batch_size: int = Field(32, ge=0)  # 0 = full batch
+    epochs: int = Field(20, ge=1, le=1_000_000)
+    batch_size: int = Field(32, ge=0, le=2 ** 31)  # 0 = full batch
     optimizer: Literal["sgd", "adam", "adamw", "rmsprop"] = "adam"
     lr: float = Field(1e-3, gt=0.0)
     momentum: float = Field(0.0, ge=0.0, lt=1.0)  # sgd and rmsprop; >= 1 never forgets a step: diverges

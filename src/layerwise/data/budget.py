@@ -69,7 +69,7 @@ def check(path: str | Path, declared: str, needed: int, max_bytes: Optional[int]
     budget = limit(max_bytes)
     if needed > budget:
         source = "data.max_bytes" if max_bytes else f"{DEFAULT_FRACTION:.0%} of available memory; set data.max_bytes"
-        raise LayerwiseError(f"{path}: {declared} needs {human(needed)}; the memory budget is {human(budget)} ({source})")
+        raise LayerwiseError(f"{path}: {declared} would take {human(needed)}; the memory budget is {human(budget)} ({source})")
 
 
 # pandas' peak while parsing a CSV, per byte of text: measured 9.5x for one-digit integers (each
