@@ -190,6 +190,9 @@ def test_a_killed_run_reads_as_crashed(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "status.json").read_text())["pid"] == process.pid
     assert read_status(tmp_path)["state"] == "crashed"
     assert_user_error(run_cli(["evaluate", tmp_path, "--data", "builtin:iris"]), "run is crashed")
+    from layerwise.runs_table import read_row
+
+    assert read_row(tmp_path).status == "crashed"  # `layerwise runs` shows it too
 
 
 def test_a_reused_pid_is_not_mistaken_for_the_run(tmp_path: Path) -> None:

@@ -90,7 +90,9 @@ def _number(text: Any) -> float:
 
 
 def read_row(run_dir: Path) -> RunRow:
-    status, summary, config = _json(run_dir / "status.json"), _json(run_dir / "summary.json"), read_config(run_dir)
+    from .artifacts import read_status  # a `running` run whose process died reads as `crashed`
+
+    status, summary, config = read_status(run_dir), _json(run_dir / "summary.json"), read_config(run_dir)
     training = config.get("training") or {}
     monitor = summary.get("monitor") or (training.get("early_stopping") or {}).get("monitor") or ""
     row = RunRow(run_dir, status=str(status.get("state", "?")), date=str(status.get("updated", "")),
