@@ -82,12 +82,37 @@ def test_explain_refuses_a_conv_net_in_one_line_and_draw_draws_blocks(conv_run, 
 def test_digits_train_as_images_from_the_cli(tmp_path) -> None:
     (tmp_path / "cnn.yaml").write_text(
         "data: {source: builtin:digits}\n"
-        "network:\n  layers:\n    - {type: conv2d, out_channels: 4, kernel_size: 3}\n"
+        "network:\n  layers:\n    - {type: conv2d, out_channels: 4, kernel_size: 3, bias: false}\n"
         "    - {type: avgpool2d, kernel_size: 2}\n    - {type: global_avg_pool}\n"
         "training: {epochs: 1, device: cpu}\n")
     result = run_cli(["train", tmp_path / "cnn.yaml", "--out", tmp_path / "run", "--quiet"])
     assert result.code == 0, result.err
-    assert layerwise.load(tmp_path / "run").architecture.input_shape == [1, 8, 8]  # 8x8 images keep their shape
+    predictor = layerwise.load(tmp_path / "run")
+    assert predictor.architecture.input_shape == [1, 8, 8]  # 8x8 images keep their shape
+    assert predictor.module.conv1.bias is None and predictor.module.fc2.bias is not None  # per-layer bias
+    if importlib.util.find_spec("onnxruntime") is not None:
+        from layerwise.export import export, max_difference
+
+        assert max_difference(predictor, export(tmp_path / "run", tmp_path / "digits.onnx")) <= PARITY
+
+
+def test_npz_images_with_channels_reach_conv2d_as_they_are(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (60, 2, 6, 5), dtype=np.uint8)  # (N, C, H, W) bytes
+    np.savez(tmp_path / "pics.npz", x=x, y=rng.integers(0, 3, 60))
+    config = {"data": {"source": str(tmp_path / "pics.npz")}, "training": {"epochs": 1, "device": "cpu"},
+              "network": {"layers": [{"type": "conv2d", "out_channels": 3, "kernel_size": [3, 2]}, {"type": "flatten"}]}}
+    run = layerwise.train(config, out=tmp_path / "run", quiet=True)
+    assert run.predictor.architecture.input_shape == [2, 6, 5]
+    assert tuple(run.predictor.module.conv1.weight.shape) == (3, 2, 3, 2)
+    expected = run.predictor.module(torch_input(x[:4]) / 255.0)
+    np.testing.assert_allclose(run.predictor.outputs(x[:4]), expected.detach().numpy(), rtol=1e-6)
+
+
+def torch_input(x):
+    import torch
+
+    return torch.from_numpy(x.reshape(len(x), -1).astype(np.float32))
 
 
 def test_a_dense_layer_on_an_image_without_flatten_is_refused(tmp_path) -> None:
@@ -116,3 +141,7 @@ def test_mnist1d_is_generated_offline_and_cached(tmp_path, monkeypatch) -> None:
     assert data.X.shape == (4000, 40) and data.X_test.shape == (1000, 40) and data.kind == "array"
     assert (tmp_path / "mnist1d-default-seed42.npz").is_file()
     np.testing.assert_array_equal(load_builtin("mnist1d").X, data.X)  # read back from the cache
+    result = run_cli(["download", "mnist1d", tmp_path / "out"])
+    assert result.code == 0 and f"--data {tmp_path / 'out' / 'mnist1d.npz'}" in result.out, result.err
+    with np.load(tmp_path / "out" / "mnist1d.npz") as saved:
+        np.testing.assert_array_equal(saved["x_test"], data.X_test)

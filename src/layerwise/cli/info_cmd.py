@@ -14,10 +14,16 @@ def register(app: typer.Typer) -> None:
 
 
 def download(
-    name: str = typer.Argument(..., help="mnist or fashion-mnist"),
+    name: str = typer.Argument(..., help="mnist, fashion-mnist or mnist1d"),
     directory: Path = typer.Argument(..., help="Folder for the four IDX files (then use --data mnist:DIR)."),
 ) -> None:
-    """Fetch MNIST or Fashion-MNIST IDX files (needs a network; training itself never downloads)."""
+    """Fetch MNIST or Fashion-MNIST IDX files (needs a network; training itself never downloads),
+    or write MNIST-1D as DIR/mnist1d.npz (generated here by the mnist1d package, no network)."""
+    if name == "mnist1d":
+        from ..data.mnist1d import write_npz
+
+        print(f"ready: --data {write_npz(directory)}")
+        return
     from ..data.download import download as fetch
 
     print(f"ready: --data mnist:{fetch(name, directory)}")

@@ -29,6 +29,22 @@ def load_mnist1d() -> Dataset:
                    kind="array", target_names=["digit"], task="multiclass", description=DESCRIPTION)
 
 
+def write_npz(directory: str | Path) -> Path:
+    """DIR/mnist1d.npz with arrays x, y, x_test, y_test (for `--data DIR/mnist1d.npz`)."""
+    directory = Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise LayerwiseError(f"{directory}: cannot create the folder ({error.strerror or error})") from None
+    arrays = _cached() or _generate()
+    path = directory / "mnist1d.npz"
+    try:
+        _write(path, arrays)
+    except OSError as error:
+        raise LayerwiseError(f"{path}: cannot write ({error.strerror or error})") from None
+    return path
+
+
 def cache_dir() -> Path:
     if os.environ.get("LAYERWISE_CACHE"):
         return Path(os.environ["LAYERWISE_CACHE"])
@@ -69,14 +85,18 @@ def _generate() -> dict:
 
 
 def _save(arrays: dict) -> None:
+    try:
+        cache_dir().mkdir(parents=True, exist_ok=True)
+        _write(cache_dir() / CACHE_NAME, arrays)
+    except OSError:
+        pass  # a read-only home: generate again next time
+
+
+def _write(path: Path, arrays: dict) -> None:
     import io
 
     from ..artifacts import atomic_write_bytes
 
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
-    try:
-        cache_dir().mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(cache_dir() / CACHE_NAME, buffer.getvalue())
-    except OSError:
-        pass  # a read-only home: generate again next time
+    atomic_write_bytes(path, buffer.getvalue())
