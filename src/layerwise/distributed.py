@@ -123,12 +123,13 @@ class Group:
         return torch.cat([part[:max(0, min(chunk, count - r * chunk))] for r, part in enumerate(parts)])
 
     def peer_failure(self, exc: BaseException) -> LayerwiseError:
-        cause = str(exc).splitlines()[0].split("] ")[-1][:80]  # gloo: "[file:line] Read error ..."
+        cause = str(exc).splitlines()[0].split("] ")[-1].split(". ")[0][:100]  # gloo: "[file:line] Read error ..."
         return WorkerStopped(f"rank {self.rank}: a collective with the other {self.world_size - 1} "
                              f"process(es) failed, so a peer probably died ({cause})")
 
 
 _group: Optional[Group] = None
+_previous_sigterm = None  # the SIGTERM handler `join` replaced, put back when the command is over
 
 
 def current() -> Optional[Group]:
@@ -175,6 +176,7 @@ def leave() -> None:
         return
     import torch.distributed as dist
 
+    stop_catching_sigterm()
     if dist.is_initialized():
         dist.destroy_process_group()
     _group = None
@@ -183,8 +185,10 @@ def leave() -> None:
 def stop_catching_sigterm() -> None:
     """The command is over (done or failed): a SIGTERM from the agent may now end the process
     plainly, instead of raising inside interpreter shutdown."""
-    if _group is not None and threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    global _previous_sigterm
+    if _previous_sigterm is not None and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _previous_sigterm)
+        _previous_sigterm = None
 
 
 def _stop_on_sigterm() -> None:
@@ -193,8 +197,9 @@ def _stop_on_sigterm() -> None:
     def stop(signum, frame):
         raise WorkerStopped("stopped by the launcher: another worker failed or the launcher was stopped")
 
+    global _previous_sigterm
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, stop)
+        _previous_sigterm = signal.signal(signal.SIGTERM, stop)
 
 
 def _watch_parent() -> None:
