@@ -185,3 +185,15 @@ def test_network_flatten_reads_an_image_as_one_channel_signal() -> None:
     assert flat.input_shape == [1, 16]  # flatten: true -> one channel of 16 values
     _, dense = built({"hidden": [3]}, 16, 2, sample_shape=(4, 4))
     assert dense.input_shape is None and "input_shape" not in dense.to_dict()  # model.json as before
+
+
+def test_explain_reads_typed_dense_layers_like_the_hidden_shorthand() -> None:
+    from layerwise.explain import explain
+
+    weights = [[[0.5, -0.2], [0.1, 0.4], [-0.3, 0.8]], [[0.7, -0.1, 0.2]]]
+    common = {"input_size": 2, "output_size": 1, "weights": weights, "biases": [[0.1, 0.0, -0.1], [0.05]]}
+    typed = explain({"network": {**common, "layers": [{"type": "dense", "units": 3, "activation": "tanh"}]}}, "1,2")
+    shorthand = explain({"network": {**common, "hidden": [3], "activation": "tanh"}}, "1,2")
+    np.testing.assert_array_equal(typed.output, shorthand.output)
+    with pytest.raises(LayerwiseError, match=r"layers\[1\] is 'dropout'; explain works dense layers only"):
+        explain({"network": {**common, "layers": [{"type": "dense", "units": 3}, {"type": "dropout"}]}}, "1,2")
