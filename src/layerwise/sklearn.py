@@ -109,12 +109,22 @@ class _NetBase(BaseEstimator):
 
     # ---- fitting -------------------------------------------------------------------------------
     def _validate_fit(self, X, y, reset: bool, sample_weight):
-        X, y = validate_data(self, X, y, reset=reset, dtype=_FLOATS, ensure_all_finite="allow-nan",
-                             multi_output=self._multi_output, y_numeric=not self._classifier)
+        if _has_text_columns(X) or (not reset and self._takes_tables()):
+            # a DataFrame with text/categorical columns: kept as a table, so it gets `train`'s own
+            # preprocessing (one-hot categories, medians + indicators for gaps), matched by name
+            if reset:
+                validate_data(self, X, reset=True, skip_check_array=True)  # feature_names_in_, n_features_in_
+            y = np.asarray(y) if self._classifier else np.asarray(y, dtype=np.float64)
+            if len(y) != len(X):
+                raise EstimatorInputError(f"X has {len(X)} rows but y has {len(y)}")
+        else:
+            X, y = validate_data(self, X, y, reset=reset, dtype=_FLOATS, ensure_all_finite="allow-nan",
+                                 multi_output=self._multi_output, y_numeric=not self._classifier)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
             keep = sample_weight > 0  # a zero weight is the same as leaving the row out
-            X, y, sample_weight = X[keep], y[keep], sample_weight[keep]
+            X = X[keep] if not hasattr(X, "iloc") else X.iloc[np.flatnonzero(keep)]
+            y, sample_weight = y[keep], sample_weight[keep]
             if np.all(sample_weight == sample_weight[0]):
                 sample_weight = None  # equal weights change nothing: take the unweighted path
         return X, y, sample_weight
@@ -175,12 +185,18 @@ class _NetBase(BaseEstimator):
         from .training.loop import predict_outputs
 
         check_is_fitted(self, "predictor_")
-        X = validate_data(self, X, reset=False, dtype=_FLOATS, ensure_all_finite="allow-nan")
+        if not self._takes_tables():  # tables: columns matched by name, extras ignored with a warning,
+            # as predict, evaluate and serve do (scikit-learn's own check would also demand the order)
+            X = validate_data(self, X, reset=False, dtype=_FLOATS, ensure_all_finite="allow-nan")
         try:
             features = self.predictor_.transform(X, where="X")  # float32 (n, input_size)
         except LayerwiseError as exc:
             raise EstimatorInputError(str(exc)) from None
         return predict_outputs(self._module64, torch.from_numpy(features).double()).numpy()
+
+    def _takes_tables(self) -> bool:
+        predictor = getattr(self, "predictor_", None)
+        return predictor is not None and predictor.preprocessor.kind == "table"
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -311,13 +327,23 @@ def _prepare(config, X, y, sample_weight, encoder, kept=None):
     labels = targets.reshape(-1) if encoder.task != "regression" else None
     train, val = split_indices(np.arange(len(X)), config.data.val_split, config.training.seed + 1, labels)
     if kept is None:
-        pre = Preprocessor.fit(X, "array", rows=train, standardize=config.data.standardize)
+        kind = "table" if hasattr(X, "columns") else "array"
+        pre = Preprocessor.fit(X, kind, rows=train, standardize=config.data.standardize)
         arch = resolve_architecture(config.network, pre.n_features, encoder.n_outputs)
     else:
         pre, arch = kept.preprocessor, kept.architecture
     return Prepared("X", encoder.task, resolve_loss(encoder.task, config.loss), pre.transform(X, where="X"),
                     targets, train, val, np.arange(0), pre, encoder, arch, target_names=["target"],
                     weights=_check_weights(sample_weight, len(X)))
+
+
+def _has_text_columns(X) -> bool:
+    """A DataFrame with a column that is not numeric (text, category, object)."""
+    if not hasattr(X, "dtypes"):
+        return False
+    import pandas as pd
+
+    return any(not (pd.api.types.is_numeric_dtype(t) or pd.api.types.is_bool_dtype(t)) for t in X.dtypes)
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> None:

@@ -27,11 +27,18 @@ def _raw_values(text) -> list:
 
 
 def preprocess(net: DenseNet, raw, where: str) -> tuple[np.ndarray, str]:
-    """Raw row -> (network input float64, a note saying what was done)."""
+    """Raw row (values in column order, or a one-row DataFrame matched by column name, as predict
+    does) -> (network input float64, a note saying what was done)."""
     from ..predictor import load
 
-    row = np.asarray(raw, dtype=object).reshape(1, -1)
-    x = np.asarray(load(net.run_dir).transform(row, where), dtype=np.float64).reshape(-1)
+    predictor = load(net.run_dir)
+    if hasattr(raw, "columns"):
+        x = np.asarray(predictor.transform(raw, where), dtype=np.float64).reshape(-1)
+        known = [c for c in predictor.preprocessor.input_columns if c in raw.columns]
+        row = raw[known].to_numpy(dtype=object)
+    else:
+        row = np.asarray(raw, dtype=object).reshape(1, -1)
+        x = np.asarray(predictor.transform(row, where), dtype=np.float64).reshape(-1)
     shown = ", ".join(num(v) if isinstance(v, (int, float)) else str(v) for v in row[0])
     return x, f"{where} ({shown}) went through the run's preprocessing to give the network input x"
 
@@ -55,7 +62,9 @@ def source_row(net: DenseNet, source: str, row: int) -> tuple[np.ndarray, object
         raise LayerwiseError(f"--input-row {row} is outside {source}: it has rows 0…{len(data.X) - 1}")
     features = data.X.iloc[row].to_numpy(dtype=object) if hasattr(data.X, "iloc") else np.asarray(data.X[row])
     label = None if data.y is None else data.y[row]
-    if net.run_dir is not None:
+    if net.run_dir is not None and hasattr(data.X, "iloc"):  # a table: columns matched by name
+        x, note = preprocess(net, data.X.iloc[[row]], f"row {row} of {source}")
+    elif net.run_dir is not None:
         x, note = preprocess(net, features.reshape(-1), f"row {row} of {source}")
     else:  # a weights file has no preprocessing: the row is the input as it is
         x, note = np.asarray(features, dtype=np.float64).reshape(-1), f"input is row {row} of {source}, unscaled"
