@@ -116,11 +116,11 @@ def test_nproc_per_node_matches_one_process(ddp_run, one_process):
 def test_torchrun_matches_one_process(one_process, tmp_path):
     out = tmp_path / "run"
     result = launch([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-                     "-m", "layerwise", "train", *FLAGS, "--out", str(out), "--quiet"])
+                     "--log-dir", str(tmp_path / "logs"), "-m", "layerwise", "train", *FLAGS, "--out", str(out), "--quiet"])
     assert result.returncode == 0, result.stderr
     assert status(out) == "complete" and max_difference(out, one_process) < 1e-4
     assert json.loads((out / "summary.json").read_text())["world_size"] == 2
-    assert sorted(p.name for p in out.parent.iterdir()) == ["run"]  # one run directory, by rank 0
+    assert sorted(p.name for p in out.parent.iterdir()) == ["logs", "run"]  # one run directory, by rank 0
 
 
 def test_kill_9_of_the_launcher_then_resume_matches(ddp_run, tmp_path):

@@ -221,19 +221,25 @@ def _watch_parent() -> None:
 def launch(nproc_per_node: int, command: list[str]) -> None:
     """Run `python -m layerwise <command>` in `nproc_per_node` local workers (one node), through
     torch's elastic launcher, and turn a failure into one line (exit 2)."""
+    import tempfile
+
+    from torch.distributed.elastic.multiprocessing import DefaultLogsSpecs
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
     if nproc_per_node < 1:
         raise LayerwiseError(f"--nproc-per-node {nproc_per_node}: need at least 1 process")
-    config = LaunchConfig(min_nodes=1, max_nodes=1, nproc_per_node=nproc_per_node,
-                          run_id=f"layerwise-{os.getpid()}", rdzv_backend="c10d",
-                          rdzv_endpoint="localhost:0", max_restarts=0, monitor_interval=0.1)
     _quiet_elastic_logs()
-    try:
-        elastic_launch(config, sys.executable)("-m", "layerwise", *command)
-    except ChildFailedError as exc:
-        raise _launch_failure(exc) from None
+    # The agent keeps the workers' error files in a log folder: ours, removed afterwards.
+    with tempfile.TemporaryDirectory(prefix="layerwise-elastic-") as logs:
+        config = LaunchConfig(min_nodes=1, max_nodes=1, nproc_per_node=nproc_per_node,
+                              run_id=f"layerwise-{os.getpid()}", rdzv_backend="c10d",
+                              rdzv_endpoint="localhost:0", max_restarts=0, monitor_interval=0.1,
+                              logs_specs=DefaultLogsSpecs(log_dir=logs))
+        try:
+            elastic_launch(config, sys.executable)("-m", "layerwise", *command)
+        except ChildFailedError as exc:
+            raise _launch_failure(exc) from None
 
 
 def _launch_failure(exc) -> LayerwiseError:
