@@ -4,7 +4,9 @@ wrong input must be a 422 naming the field, oversize input a 413; a bounded conc
 see no errors; schemathesis must find nothing against the server's own OpenAPI schema.
 Only 127.0.0.1 is ever contacted."""
 
+import collections
 import concurrent.futures
+import copy
 import json
 import os
 import queue
@@ -12,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from typing import Optional
 
 import httpx
 import numpy as np
@@ -19,6 +22,7 @@ import pandas as pd
 import pytest
 import schemathesis
 from hypothesis import settings
+from hypothesis import strategies as st
 
 import layerwise
 from helpers import assert_user_error, mixed_table, run_cli
@@ -227,6 +231,65 @@ def test_schemathesis_finds_nothing_against_the_openapi_schema(table_server, mod
             case.call_and_validate(base_url=table_server, timeout=10)
 
         check()
+
+
+# Hostile twists on schemathesis' valid requests: JSON's non-finite tokens and huge numbers,
+# deep nesting, lone surrogates and content types other than JSON. Any answer but a 5xx will do.
+HOSTILE_NUMBERS = ["NaN", "Infinity", "-Infinity", "1e400", "-1e400", "1" + "0" * 400, "1e308", "-0.0", "5e-324"]
+CONTENT_TYPES = ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
+                 "application/xml", None, "application/json; charset=utf-16", "application/vnd.api+json"]
+
+
+@st.composite
+def hostile_twists(draw):
+    """A function body(dict) -> (bytes, content type)."""
+    kind = draw(st.sampled_from(["number", "nested", "content_type", "surrogate"]))
+    token = draw(st.sampled_from(HOSTILE_NUMBERS))
+    depth = draw(st.sampled_from([10, 200, 1500]))  # 1500 levels: past json's recursion limit, under 10 KiB
+    content_type = draw(st.sampled_from(CONTENT_TYPES))
+    which = draw(st.integers(0, 2))
+
+    def twist(body: dict) -> tuple[bytes, Optional[str]]:
+        body = copy.deepcopy(body)
+        rows = body.get("records") or body.get("rows") or [[]]
+        row = rows[0] if rows else {}
+        keys = list(row) if isinstance(row, dict) else list(range(len(row)))
+        marker = "\u0000twist\u0000"
+        if keys and kind in ("number", "nested", "surrogate"):
+            row[keys[which % len(keys)]] = marker
+        text = json.dumps(body)
+        value = {"number": token, "surrogate": '"\\ud800"',
+                 "nested": "[" * depth + "1" + "]" * depth}.get(kind, '"x"')
+        text = text.replace(json.dumps(marker), value)
+        if kind == "nested" and not keys:
+            text = "[" * depth + text + "]" * depth
+        if kind == "content_type":
+            encoded = text.encode("utf-16") if content_type and "utf-16" in content_type else text.encode()
+            return encoded, content_type
+        return text.encode(), "application/json"
+
+    return twist
+
+
+def test_schemathesis_with_hostile_values_and_content_types_gets_no_5xx(table_server):
+    from hypothesis import HealthCheck, given
+    from schemathesis.generation import GenerationMode
+
+    schema = schemathesis.openapi.from_url(f"{table_server}/openapi.json")
+    predict = next(result.ok() for result in schema.get_all_operations() if result.ok().label == "POST /predict")
+    statuses = collections.Counter()
+
+    @given(case=predict.as_strategy(GenerationMode.POSITIVE), twist=hostile_twists())
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    def check(case, twist):
+        raw, content_type = twist(case.body)
+        headers = {"content-type": content_type} if content_type else {}
+        response = httpx.post(f"{table_server}/predict", content=raw, headers=headers, timeout=10)
+        statuses[response.status_code] += 1
+        assert response.status_code < 500, (raw[:300], content_type, response.text[:300])
+
+    check()
+    assert sum(n for code, n in statuses.items() if code >= 400) > 0, statuses  # the twists did reach the server
 
 
 def test_cli_refuses_a_missing_run_and_a_taken_port(tmp_path, table_run):

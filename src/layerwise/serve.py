@@ -247,7 +247,9 @@ def _description(predictor, max_rows: int, max_body_bytes: int) -> str:
 
 # ---- request body limit ------------------------------------------------------------------------
 class BodyLimit:
-    """ASGI middleware: 413 for bodies over `max_bytes`, by Content-Length or while streaming."""
+    """ASGI middleware: 413 for bodies over `max_bytes`, by Content-Length or while streaming; 400
+    for JSON text whose strings hold a lone UTF-16 surrogate (`"\\ud800"`): valid JSON syntax, but no
+    UTF-8 text can carry it, so every later step (pandas, the echo in a 422) would fail with a 500."""
 
     def __init__(self, app, max_bytes: int):
         self.app, self.max_bytes = app, max_bytes
@@ -255,7 +257,6 @@ class BodyLimit:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        from fastapi import HTTPException
         from starlette.responses import JSONResponse
 
         declared = dict(scope["headers"]).get(b"content-length")
@@ -263,17 +264,47 @@ class BodyLimit:
             response = JSONResponse({"detail": f"request body is {int(declared)} bytes; "
                                                f"at most {self.max_bytes}"}, status_code=413)
             return await response(scope, receive, send)
-        received = 0
-
-        async def limited():
-            nonlocal received
+        body, message = b"", {"more_body": True}
+        while message.get("more_body", False):  # the whole body, at most max_bytes of it
             message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.max_bytes:  # FastAPI turns this into the 413 response
-                raise HTTPException(413, f"request body is over {self.max_bytes} bytes")
-            return message
+            if message["type"] != "http.request":
+                return await self.app(scope, _replay(message, receive), send)
+            body += message.get("body", b"")
+            if len(body) > self.max_bytes:
+                response = JSONResponse({"detail": f"request body is over {self.max_bytes} bytes"}, status_code=413)
+                return await response(scope, receive, send)
+        if _has_lone_surrogate(body):
+            response = JSONResponse({"detail": "body holds a lone UTF-16 surrogate escape (e.g. \\ud800), "
+                                               "which is not Unicode text"}, status_code=400)
+            return await response(scope, receive, send)
+        return await self.app(scope, _replay({"type": "http.request", "body": body, "more_body": False}, receive), send)
 
-        return await self.app(scope, limited, send)
+
+def _replay(first: dict, receive):
+    sent = False
+
+    async def again():
+        nonlocal sent
+        if not sent:
+            sent = True
+            return first
+        return await receive()  # e.g. http.disconnect
+
+    return again
+
+
+def _has_lone_surrogate(body: bytes) -> bool:
+    import re
+
+    if not re.search(rb"\\u[dD][89a-fA-F]", body):  # no surrogate escape at all: the usual case
+        return False
+    try:
+        json.dumps(json.loads(body), ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    except (ValueError, RecursionError):  # not JSON: FastAPI answers that itself
+        return False
+    return False
 
 
 def loopback(host: str) -> bool:
