@@ -38,14 +38,14 @@ def sequential(k: int, epochs: int, hidden: list[int], data: str) -> float:
 def batched(k: int, epochs: int, hidden: list[int], data: str) -> float:
     import io
 
-    from layerwise.training.many import ManyTrainer, copy_config
+    from layerwise.training.copies import copy_config
     from layerwise.training.prepare import load_training_data, prepare
+    from layerwise.training.session import TrainingSession
 
     started = time.perf_counter()
-    base = config(0, epochs, hidden, data)
-    configs = [copy_config(base, i) for i in range(k)]
-    prepared = prepare(configs[0], load_training_data(configs[0]))
-    ManyTrainer(configs, prepared, "cpu").fit(epochs, True, io.StringIO())
+    first = copy_config(config(0, epochs, hidden, data), 0)
+    prepared = prepare(first, load_training_data(first))
+    TrainingSession(first, prepared, "cpu", copies=k).fit(None, True, io.StringIO())
     return time.perf_counter() - started
 
 

@@ -1,10 +1,15 @@
-"""The run directory: atomic writes, the run's state, and the saved model.
+"""The run directory's one owner: its file names, the model card (model.json: schema and format
+version), status.json, the decision to write, and atomic writes. Everything that reads or writes
+a run directory (run.py, checkpoints, reports, evaluate, serve, explain) goes through here.
 
 Every file is written to a temporary file in the same directory, flushed, fsynced and renamed
 over its final name, so a reader sees either the old file or the new one, never half of one.
 `status.json` says whether a run is `running` (with the pid, host and process start time),
 `complete` or `failed` (with the reason); a `running` run whose process has died reads as
 `crashed`. Only a `complete` run is a finished one.
+
+Only the writing process writes (`is_writer()`, True unless `set_writer(False)`): in a
+data-parallel run every rank but 0 trains without touching the directory.
 """
 
 from __future__ import annotations
@@ -23,11 +28,39 @@ from typing import Any, Optional
 from ._version import __version__
 from .errors import LayerwiseError
 
+# ---- the files of a run directory (docs/contracts.md) ----------------------------------------------
+STATUS = "status.json"  # {"state": running|complete|failed|interrupted, "reason", "updated", ...}
+CONFIG = "config.yaml"  # the resolved config: retraining from it gives the same run
+METRICS = "metrics.csv"  # one row per epoch (the History)
+SUMMARY = "summary.json"  # final metrics per split, best epoch, outcome, timing
+MODEL_CARD = "model.json"  # task, network, preprocessing, classes: everything `load` needs
+WEIGHTS = "model.safetensors"  # the network's tensors, checksummed in model.json
+CHECKPOINT = "checkpoint.safetensors"  # full training state while a run is unfinished
+REPORT, LOSS_PLOT, CONFUSION_PLOT = "report.html", "loss.png", "confusion.png"
+EVAL = "eval.json"  # written by `layerwise evaluate`
+COMPARISON = "comparison.csv"  # the parent directory of `--repeat` copies
+RUN_FILES = (STATUS, CONFIG, METRICS, LOSS_PLOT, CONFUSION_PLOT, WEIGHTS, MODEL_CARD, SUMMARY, REPORT,
+             EVAL, CHECKPOINT)
+
 MODEL_FORMAT = "layerwise-model"
-MODEL_FORMAT_VERSION = 1
+MODEL_FORMAT_VERSION = 1  # a version-1 card is tests/fixtures/v1: it must keep loading identically
+
+_writer = True
+
+
+def set_writer(is_writer: bool) -> None:
+    """Whether this process writes run directories (False on data-parallel ranks other than 0)."""
+    global _writer
+    _writer = bool(is_writer)
+
+
+def is_writer() -> bool:
+    return _writer
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    if not _writer:  # every write goes through here: one place decides
+        return
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -108,19 +141,18 @@ def create_run_dir(out: Optional[str | Path], name: str, overwrite: bool = False
     if run_dir.exists() and not run_dir.is_dir():
         raise LayerwiseError(f"--out {run_dir}: exists and is not a directory")
     if run_dir.is_dir() and any(run_dir.iterdir()):
-        if not ((run_dir / "status.json").exists() or (run_dir / "model.json").exists()):
+        if not ((run_dir / STATUS).exists() or (run_dir / MODEL_CARD).exists()):
             raise LayerwiseError(f"--out {run_dir}: directory is not empty and is not a layerwise run")
         if not overwrite:
             state = read_status(run_dir).get("state", "unknown")
             raise LayerwiseError(f"--out {run_dir}: already holds a {state} run; pass --overwrite to replace it")
-        _clear_run_files(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+        if _writer:
+            _clear_run_files(run_dir)
+    if _writer:
+        run_dir.mkdir(parents=True, exist_ok=True)
     return run_dir
 
 
-RUN_FILES = ("status.json", "config.yaml", "metrics.csv", "loss.png", "confusion.png", "model.safetensors",
-             "model.json", "summary.json", "report.html", "eval.json", "checkpoint.safetensors",
-             "checkpoint.json")
 
 
 def _clear_run_files(run_dir: Path) -> None:
@@ -134,13 +166,13 @@ def set_status(run_dir: Path, state: str, reason: Optional[str] = None) -> None:
               "layerwise_version": __version__}
     if state == "running":  # who is running it, so a reader can tell a live run from a killed one
         status.update(pid=os.getpid(), host=socket.gethostname(), process_started=_process_start(os.getpid()))
-    write_json(run_dir / "status.json", status)
+    write_json(Path(run_dir) / STATUS, status)
 
 
 def read_status(run_dir: Path) -> dict:
     """status.json; a `running` run whose process is gone (killed by the OS or kill -9, so it never
     wrote `failed`) reads as `crashed`, which `layerwise resume` continues."""
-    path = Path(run_dir) / "status.json"
+    path = Path(run_dir) / STATUS
     if not path.is_file():
         return {}
     try:
@@ -185,42 +217,75 @@ def _still_running(status: dict) -> bool:
     return now is None or status.get("process_started") in (None, now)
 
 
-# ---- model -------------------------------------------------------------------------------------
-def save_model(run_dir: Path, model, meta: dict) -> None:
+# ---- the model card and weights -------------------------------------------------------------------
+def model_card(prepared) -> dict:
+    """model.json's content (without the format fields) for a network trained on `prepared` data."""
+    import torch
+
+    return {"torch_version": str(torch.__version__), "task": prepared.task, "loss": prepared.loss,
+            "network": prepared.arch.to_dict(), "preprocessing": prepared.preprocessor.to_dict(),
+            "classes": prepared.encoder.classes, "targets": list(prepared.target_names or ["target"]),
+            "target_scaling": prepared.encoder.scaling(),
+            # columns of the training table that are not inputs: ignored without a warning at predict time
+            "id_column": prepared.id_column,
+            "unused_columns": list(prepared.dataset.unused_columns) if prepared.dataset is not None else []}
+
+
+def save_model(run_dir: Path, model, card: dict) -> None:
     from safetensors.torch import save
 
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     weights = save(state)
-    atomic_write_bytes(run_dir / "model.safetensors", weights)
+    atomic_write_bytes(run_dir / WEIGHTS, weights)
     # The checksum ties the two files together: a flipped bit or a swapped weights file is an
     # error at load time, not a silently different model.
-    write_json(run_dir / "model.json", {"format": MODEL_FORMAT, "format_version": MODEL_FORMAT_VERSION,
-                                        "layerwise_version": __version__,
-                                        "weights_sha256": hashlib.sha256(weights).hexdigest(), **meta})
+    write_json(run_dir / MODEL_CARD, {"format": MODEL_FORMAT, "format_version": MODEL_FORMAT_VERSION,
+                                      "layerwise_version": __version__,
+                                      "weights_sha256": hashlib.sha256(weights).hexdigest(), **card})
+
+
+def read_model_card(run_dir: str | Path) -> dict:
+    """model.json, checked: a layerwise model card of a format version this release reads."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise LayerwiseError(f"{run_dir}: run directory not found")
+    path = run_dir / MODEL_CARD
+    if not path.is_file():
+        raise LayerwiseError(f"{run_dir}: not a run directory (no {MODEL_CARD})")
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise LayerwiseError(f"{path}: {MODEL_CARD} is corrupt (not valid JSON: line {exc.lineno}: {exc.msg})") from None
+    except UnicodeDecodeError:
+        raise LayerwiseError(f"{path}: {MODEL_CARD} is corrupt (not UTF-8 text)") from None
+    if not isinstance(card, dict) or card.get("format") != MODEL_FORMAT:
+        raise LayerwiseError(f"{path}: not a layerwise model file (format should be '{MODEL_FORMAT}')")
+    if card.get("format_version") != MODEL_FORMAT_VERSION:
+        raise LayerwiseError(f"{path}: format version {card.get('format_version')} "
+                             f"is not supported by layerwise {__version__} (reads {MODEL_FORMAT_VERSION})")
+    return card
+
+
+def read_weights(run_dir: str | Path, card: dict) -> bytes:
+    """model.safetensors' bytes, checked against the card's checksum."""
+    weights = Path(run_dir) / WEIGHTS
+    if not weights.is_file():
+        raise LayerwiseError(f"{weights}: model weights not found")
+    data = weights.read_bytes()
+    expected = card.get("weights_sha256")
+    if expected is not None and hashlib.sha256(data).hexdigest() != expected:
+        raise LayerwiseError(f"{weights}: does not match {MODEL_CARD} (checksum differs: truncated, corrupted or replaced)")
+    return data
 
 
 def load_model_files(run_dir: str | Path) -> tuple[dict, dict]:
     """(model.json dict, state dict of CPU tensors) with clear errors for every bad case."""
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise LayerwiseError(f"{run_dir}: run directory not found")
-    meta = read_json(run_dir / "model.json", "model.json")
-    if not isinstance(meta, dict) or meta.get("format") != MODEL_FORMAT:
-        raise LayerwiseError(f"{run_dir}/model.json: not a layerwise model file")
-    if meta.get("format_version") != MODEL_FORMAT_VERSION:
-        raise LayerwiseError(f"{run_dir}/model.json: format version {meta.get('format_version')} "
-                             f"is not supported by layerwise {__version__} (expects {MODEL_FORMAT_VERSION})")
-    weights = run_dir / "model.safetensors"
-    if not weights.is_file():
-        raise LayerwiseError(f"{weights}: model weights not found")
     from safetensors.torch import load
 
-    data = weights.read_bytes()
-    expected = meta.get("weights_sha256")
-    if expected is not None and hashlib.sha256(data).hexdigest() != expected:
-        raise LayerwiseError(f"{weights}: does not match model.json (checksum differs: truncated, corrupted or replaced)")
+    card = read_model_card(run_dir)
+    data = read_weights(run_dir, card)
     try:
         state = load(data)
     except Exception as exc:  # safetensors raises its own error type for bad headers and sizes
-        raise LayerwiseError(f"{weights}: corrupt or truncated weights file ({type(exc).__name__})") from None
-    return meta, state
+        raise LayerwiseError(f"{Path(run_dir) / WEIGHTS}: corrupt or truncated weights file ({type(exc).__name__})") from None
+    return card, state

@@ -45,9 +45,9 @@ def evaluate_run(run_dir: str | Path, source: str) -> dict[str, Any]:
     result = {"data": source, "split": split, "task": predictor.task, "classes": predictor.encoder.classes,
               "metrics": task_metrics(predictor.task, truth, outputs, n_classes)}
     try:
-        artifacts.write_json(run_dir / "eval.json", result)
+        artifacts.write_json(run_dir / artifacts.EVAL, result)
     except OSError as exc:
-        raise LayerwiseError(f"{run_dir / 'eval.json'}: cannot write the results ({exc.strerror})") from None
+        raise LayerwiseError(f"{run_dir / artifacts.EVAL}: cannot write the results ({exc.strerror})") from None
     return result
 
 

@@ -1,57 +1,66 @@
-"""`--repeat N`: N copies trained at once, written as N ordinary run directories plus a table."""
+"""`--repeat N`: N copies trained at once through the one loop, written as N ordinary run
+directories plus a comparison table."""
 
 from __future__ import annotations
 
-import copy
+import time
 from pathlib import Path
 
 from . import artifacts
 from .errors import LayerwiseError
-from .run import Run, resolve_device, run_in
+from .run import Run, resolve_device, write_finished
 
 
-def train_copies(config, data, repeat: int, quiet: bool, overwrite: bool, stream) -> list[Run]:
-    from .training.many import ManyTrainer, check_repeatable, copy_config
+def train_copies(config, data, repeat: int, quiet: bool, overwrite: bool, stream, callbacks=()) -> list[Run]:
+    from .training.copies import check_repeatable, copy_config
     from .training.prepare import load_training_data, prepare
+    from .training.session import TrainingSession
 
     check_repeatable(config)
-    configs = [copy_config(config, i) for i in range(repeat)]
-    prepared = prepare(configs[0], load_training_data(configs[0], data))
+    first = copy_config(config, 0)
+    prepared = prepare(first, load_training_data(first, data))
     device = resolve_device(config.training.device)
-    many = ManyTrainer(configs, prepared, device)
+    session = TrainingSession(first, prepared, device, copies=repeat)
+    for callback in callbacks:
+        session.trainer.add_callback(callback)
     parent = artifacts.create_run_dir(config.out, f"{config.name or prepared.name}-x{repeat}", overwrite)
     if not quiet:
         print(f"device: {device}  data: {prepared.name}  training {repeat} copies at once  run: {parent}",
               file=stream, flush=True)
     artifacts.set_status(parent, "running")
     try:
-        runs, rows = _fit_and_write(config, configs, prepared, device, many, parent, quiet, overwrite, stream)
+        runs, rows = _fit_and_write(config, session, parent, quiet, overwrite, stream)
     except BaseException as exc:  # the parent directory exists: it must not stay `running`
         state = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
         artifacts.set_status(parent, state, str(exc) if isinstance(exc, LayerwiseError) else f"{type(exc).__name__}: {exc}")
         raise
-    artifacts.write_metrics_csv(parent / "comparison.csv", rows)
+    artifacts.write_metrics_csv(parent / artifacts.COMPARISON, rows)
     artifacts.set_status(parent, "complete")
     if not quiet:
         _print_table(rows, stream)
     return runs
 
 
-def _fit_and_write(config, configs, prepared, device, many, parent: Path, quiet, overwrite, stream):
-    from .training.many import best_metric
-    from .training.session import TrainingSession
+def _fit_and_write(config, session, parent: Path, quiet: bool, overwrite: bool, stream):
+    from .training.callbacks import lower_is_better
+    from .training.copies import copy_config
 
-    many.fit(config.training.epochs, quiet, stream)
+    started = time.perf_counter()
+    session.fit(None, quiet, stream)
+    seconds = (time.perf_counter() - started) / session.copies
+    monitor = session.early_stopping.monitor
     runs, rows = [], []
-    for i, (copy_cfg, model, history, stopper) in enumerate(zip(configs, many.models, many.histories, many.stoppers)):
+    for i in range(session.copies):
+        copy_cfg = copy_config(config, i)
         copy_cfg.out = str(parent / f"copy-{i:02d}")
-        session = TrainingSession(copy_cfg, prepared, device)
-        session.adopt(model.state_dict(), history, stopper.best_epoch or len(history))
-        run = run_in(artifacts.create_run_dir(copy_cfg.out, "copy", overwrite), copy_cfg, prepared, session, True, stream)
-        runs.append(run)
-        test = run.summary.get("test") or {}
-        rows.append({"copy": i, "seed": copy_cfg.training.seed, "best_epoch": run.summary["best_epoch"],
-                     f"best_{many.monitor}": best_metric(history, many.monitor),
+        model, history, best_epoch = session.member(i)
+        summary = session.summarise(best_epoch, seconds, model, history, member=i)
+        run_dir = artifacts.create_run_dir(copy_cfg.out, "copy", overwrite)
+        runs.append(write_finished(run_dir, copy_cfg, session.prepared, session, model, history, summary))
+        values = [row[monitor] for row in history if monitor in row]
+        test = summary.get("test") or {}
+        rows.append({"copy": i, "seed": copy_cfg.training.seed, "best_epoch": best_epoch,
+                     f"best_{monitor}": (min if lower_is_better(monitor) else max)(values),
                      **{k: v for k, v in test.items() if isinstance(v, float)}})
     return runs, rows
 

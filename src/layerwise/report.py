@@ -31,19 +31,19 @@ def write_report(run_dir: Path, prepared, predictor, history: list[dict], summar
 
     title = f"{prepared.name}: {prepared.task}"
     images = {"loss curve": loss_png(history, f"Loss per epoch - {title}")}
-    artifacts.atomic_write_bytes(run_dir / "loss.png", images["loss curve"])
+    artifacts.atomic_write_bytes(run_dir / artifacts.LOSS_PLOT, images["loss curve"])
     images.update(_curve_images(history, summary.get("monitor", "val_loss")))
     scored = summary.get("test") or summary.get("val") or summary.get("train")
     if prepared.task != "regression" and scored:
         which = "test" if summary.get("test") else ("validation" if summary.get("val") else "train")
         images["confusion matrix"] = confusion_png(scored["confusion"], prepared.encoder.classes,
                                                    f"Confusion matrix ({which} split)")
-        artifacts.atomic_write_bytes(run_dir / "confusion.png", images["confusion matrix"])
+        artifacts.atomic_write_bytes(run_dir / artifacts.CONFUSION_PLOT, images["confusion matrix"])
     judgement = judge(predictor, prepared)
     if judgement is not None:
         images.update(_judgement_images(judgement))
     page = render_html(title, predictor, prepared, history, summary, images, judgement, config or {})
-    artifacts.atomic_write_text(run_dir / "report.html", page)
+    artifacts.atomic_write_text(run_dir / artifacts.REPORT, page)
 
 
 def _curve_images(history: list[dict], monitor: str) -> dict[str, bytes]:

@@ -7,6 +7,7 @@ status.json says `running` until the last artifact is in place and `complete` af
 
 from __future__ import annotations
 
+import contextlib
 import platform
 import sys
 import time
@@ -86,10 +87,9 @@ def train(config=None, data=None, out: Optional[str] = None, quiet: bool = False
     if repeat > 1:
         from .many_runs import train_copies
 
-        if sample_weight is not None or callbacks:
-            raise LayerwiseError("--repeat: sample weights and callbacks are for single runs")
-
-        return train_copies(config, data, repeat, quiet, overwrite, stream)
+        if sample_weight is not None:
+            raise LayerwiseError("--repeat: sample weights are for single runs")
+        return train_copies(config, data, repeat, quiet, overwrite, stream, callbacks)
     dataset = load_training_data(config, data)
     prepared = prepare(config, dataset, sample_weight)
     device = group.device if group is not None else resolve_device(config.training.device)
@@ -116,6 +116,7 @@ def _join_group(config: RunConfig, repeat: int = 1):
         raise LayerwiseError("--repeat cannot be combined with several processes (--nproc-per-node/torchrun)")
     group = distributed.join(config.training.device)
     distributed.check_batch(config.training.batch_size, group.world_size)
+    artifacts.set_writer(group.is_writer)  # rank 0 writes the run directory; the others only train
     return group
 
 
@@ -139,7 +140,6 @@ def fit(config=None, data=None, sample_weight=None, quiet: bool = True, override
     """Train in memory and write nothing (`run.dir` is None): for the scikit-learn estimators,
     sweeps and notebooks. Same data path, loop and defaults as `train`.
     rows: optional (train_idx, val_idx, test_idx) replacing the config's splits (k-fold CV)."""
-    from .predictor import Predictor
     from .training.prepare import load_training_data, prepare
     from .training.session import TrainingSession
 
@@ -151,27 +151,48 @@ def fit(config=None, data=None, sample_weight=None, quiet: bool = True, override
     started = time.perf_counter()
     history, best_epoch = session.fit(None, quiet, stream or sys.stdout)
     summary = session.summarise(best_epoch, time.perf_counter() - started)
-    predictor = Predictor(session.model.cpu(), prepared.preprocessor, prepared.encoder, model_meta(prepared))
-    return Run(None, config, history, summary, predictor)
+    return Run(None, config, history, summary, _predictor(session.model, prepared))
 
 
 def run_in(run_dir: Path, config: RunConfig, prepared, session, quiet: bool, stream) -> Run:
-    from .report import write_report
-
-    from .predictor import Predictor
-
-    artifacts.set_status(run_dir, "running")
-    started = time.perf_counter()
-    try:
+    """Train `session` in `run_dir` and write every result file, status first and last."""
+    with _run_status(run_dir):
         resolved = resolved_config(config, prepared, session)
-        artifacts.write_yaml(run_dir / "config.yaml", resolved)
+        artifacts.write_yaml(run_dir / artifacts.CONFIG, resolved)
+        started = time.perf_counter()
         history, best_epoch = session.fit(run_dir, quiet, stream)
         summary = session.summarise(best_epoch, time.perf_counter() - started)
-        artifacts.save_model(run_dir, session.model, model_meta(prepared))
-        artifacts.write_metrics_csv(run_dir / "metrics.csv", history)
-        artifacts.write_json(run_dir / "summary.json", summary)
-        predictor = Predictor(session.model.cpu(), prepared.preprocessor, prepared.encoder, model_meta(prepared))
-        write_report(run_dir, prepared, predictor, history, summary, resolved)
+        predictor = write_results(run_dir, prepared, session.model, history, summary, resolved)
+    return Run(run_dir, config, history, summary, predictor)
+
+
+def write_finished(run_dir: Path, config: RunConfig, prepared, session, model, history, summary) -> Run:
+    """A run directory for a network trained in a group (one of `--repeat`'s copies)."""
+    with _run_status(run_dir):
+        resolved = resolved_config(config, prepared, session)
+        artifacts.write_yaml(run_dir / artifacts.CONFIG, resolved)
+        predictor = write_results(run_dir, prepared, model, history, summary, resolved)
+    return Run(run_dir, config, history, summary, predictor)
+
+
+def write_results(run_dir: Path, prepared, model, history, summary, resolved: dict):
+    """model, metrics, summary and report files; returns the run's predictor."""
+    from .report import write_report
+
+    artifacts.save_model(run_dir, model, artifacts.model_card(prepared))
+    artifacts.write_metrics_csv(run_dir / artifacts.METRICS, history)
+    artifacts.write_json(run_dir / artifacts.SUMMARY, summary)
+    predictor = _predictor(model, prepared)
+    write_report(run_dir, prepared, predictor, history, summary, resolved)
+    return predictor
+
+
+@contextlib.contextmanager
+def _run_status(run_dir: Path):
+    """status.json: `running` while the block runs, then `complete`, `failed` or `interrupted`."""
+    artifacts.set_status(run_dir, "running")
+    try:
+        yield
     except KeyboardInterrupt:
         artifacts.set_status(run_dir, "interrupted", "stopped by Ctrl-C")
         print(f"interrupted: checkpoint saved; continue with `layerwise resume {run_dir}`", file=sys.stderr)
@@ -183,7 +204,12 @@ def run_in(run_dir: Path, config: RunConfig, prepared, session, quiet: bool, str
         artifacts.set_status(run_dir, "failed", f"{type(exc).__name__}: {exc}")
         raise
     artifacts.set_status(run_dir, "complete")
-    return Run(run_dir, config, history, summary, predictor)
+
+
+def _predictor(model, prepared):
+    from .predictor import Predictor
+
+    return Predictor(model.cpu(), prepared.preprocessor, prepared.encoder, artifacts.model_card(prepared))
 
 
 def resume(run_dir, data=None, quiet: bool = False, stream=None) -> Run:
@@ -205,8 +231,8 @@ def resume(run_dir, data=None, quiet: bool = False, stream=None) -> Run:
     if state == "running":  # its process is alive (a dead one reads as crashed)
         raise LayerwiseError(f"{run_dir}: run is still running (process {status.get('pid')} on "
                              f"{status.get('host')}); wait for it or stop it first")
-    raw = load_yaml(run_dir / "config.yaml")
-    config = RunConfig.from_dict(raw, where=str(run_dir / "config.yaml"))
+    raw = load_yaml(run_dir / artifacts.CONFIG)
+    config = RunConfig.from_dict(raw, where=str(run_dir / artifacts.CONFIG))
     config.out = str(run_dir)
     group = _join_group(config)
     trained_by = (raw.get("resolved") or {}).get("world_size", 1)
@@ -230,26 +256,10 @@ def trained_by(run_dir) -> int:
     """How many processes trained the run in `run_dir` (its config.yaml; 1 when unknown)."""
     from .spec import load_yaml
 
-    path = Path(run_dir) / "config.yaml"
+    path = Path(run_dir) / artifacts.CONFIG
     if not path.is_file():
         return 1
     return int(((load_yaml(path) or {}).get("resolved") or {}).get("world_size") or 1)
-
-
-def model_meta(prepared) -> dict:
-    import torch
-
-    return {"torch_version": str(torch.__version__), "task": prepared.task, "loss": prepared.loss,
-            "network": prepared.arch.to_dict(), "preprocessing": prepared.preprocessor.to_dict(),
-            "classes": prepared.encoder.classes, "targets": _target_names(prepared),
-            "target_scaling": prepared.encoder.scaling(),
-            # columns of the training table that are not inputs: ignored without a warning at predict time
-            "id_column": prepared.id_column,
-            "unused_columns": list(prepared.dataset.unused_columns) if prepared.dataset is not None else []}
-
-
-def _target_names(prepared) -> list[str]:
-    return list(prepared.target_names or ["target"])
 
 
 def resolved_config(config: RunConfig, prepared, session) -> dict:

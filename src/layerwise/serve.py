@@ -220,11 +220,13 @@ def _json_safe_validation_errors(app) -> None:
 def _model_info(predictor, run_dir: Path, max_rows: int, max_body_bytes: int) -> dict[str, Any]:
     state = predictor.preprocessor.state
     config = None
-    if (run_dir / "config.yaml").is_file():
+    from .artifacts import CONFIG, SUMMARY
+
+    if (run_dir / CONFIG).is_file():
         from .safe_yaml import read
 
-        config = read(run_dir / "config.yaml")
-    summary = run_dir / "summary.json"
+        config = read(run_dir / CONFIG)
+    summary = run_dir / SUMMARY
     return {
         "run": run_dir.name, "task": predictor.task, "classes": predictor.encoder.classes,
         "targets": predictor.meta.get("targets"), "input_columns": predictor.preprocessor.input_columns,

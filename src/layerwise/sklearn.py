@@ -132,7 +132,8 @@ class _NetBase(BaseEstimator):
     def _train(self, X, y, sample_weight, task: str, *, keep: bool, partial: bool):
         """Train on validated (X, y); `keep`: continue from the fitted network and preprocessing;
         `partial`: one pass over all of (X, y), nothing held out."""
-        from .run import model_meta, resolve_device
+        from .artifacts import model_card
+        from .run import resolve_device
         from .training.session import TrainingSession
 
         config = self._run_config(task, self._seed())
@@ -154,7 +155,7 @@ class _NetBase(BaseEstimator):
 
             session.trainer.callbacks.append(Progress(start + epochs - 1, sys.stdout))
         history = session.trainer.fit(start + epochs - 1, start_epoch=start)
-        self._store(session, prepared, model_meta(prepared), history, keep)
+        self._store(session, prepared, model_card(prepared), history, keep)
         return self
 
     def _store(self, session, prepared, meta, history, keep: bool) -> None:

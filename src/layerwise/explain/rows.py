@@ -54,9 +54,9 @@ def source_row(net: DenseNet, source: str, row: int) -> tuple[np.ndarray, object
 
     targets = None
     if net.run_dir is not None:  # drop the run's target column(s), so they are not read as features
-        from .rundir import read_model_json
+        from ..artifacts import read_model_card
 
-        targets = read_model_json(net.run_dir).get("targets") or None
+        targets = read_model_card(net.run_dir).get("targets") or None
     data = load_source(source, targets, need_target=False)
     if not 0 <= row < len(data.X):
         raise LayerwiseError(f"--input-row {row} is outside {source}: it has rows 0…{len(data.X) - 1}")

@@ -1,30 +1,28 @@
-"""Read a trained run directory's dense layers straight from its files (docs/contracts.md).
+"""Read a trained run directory's dense layers from its files (docs/contracts.md).
 
-model.json says the widths, activations, task and classes; model.safetensors holds `fc{i}.weight`
-(out, in) and `fc{i}.bias` (out,) for i = 1 … L. Reading the contract directly keeps explain
-independent of torch and of the predictor's preprocessing code.
+The model card (model.json: widths, activations, task, classes) is read and checked by
+`artifacts`, the run directory's owner; model.safetensors holds `fc{i}.weight` (out, in) and
+`fc{i}.bias` (out,) for i = 1 … L, read here as NumPy arrays, so explain needs no torch.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from ..activations import check_activation
+from ..artifacts import WEIGHTS, read_model_card, read_weights
 from ..errors import LayerwiseError
 from .network import DenseLayer, DenseNet
 
-FORMAT_VERSION = 1  # model.json format_version this reader understands (docs/contracts.md)
-
 
 def load_run_dir(run_dir: Path) -> DenseNet:
-    meta = read_model_json(run_dir)
+    meta = read_model_card(run_dir)
     network = meta.get("network") or {}
     if network.get("batch_norm"):
         raise LayerwiseError(f"{run_dir}: batch_norm networks cannot be explained yet (model.json network.batch_norm is true)")
-    tensors = _read_tensors(run_dir / "model.safetensors")
+    tensors = _read_tensors(run_dir, meta)
     activations = list(network.get("activations") or [])
     if network.get("layers") is not None:  # typed layers: explainable when all are dense
         from .netfile import dense_activations
@@ -42,32 +40,14 @@ def load_run_dir(run_dir: Path) -> DenseNet:
     return net
 
 
-def read_model_json(run_dir: Path) -> dict:
-    path = run_dir / "model.json"
-    if not path.is_file():
-        raise LayerwiseError(f"{run_dir}: not a run directory (no model.json)")
-    try:
-        meta = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise LayerwiseError(f"{path}: not valid JSON (line {error.lineno}: {error.msg})")
-    if not isinstance(meta, dict) or meta.get("format") != "layerwise-model":
-        raise LayerwiseError(f"{path}: not a layerwise model file (format should be 'layerwise-model')")
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise LayerwiseError(
-            f"{path}: format_version {meta.get('format_version')} is not {FORMAT_VERSION}, the one explain reads"
-        )
-    return meta
-
-
-def _read_tensors(path: Path) -> dict[str, np.ndarray]:
-    if not path.is_file():
-        raise LayerwiseError(f"{path.parent}: no model.safetensors")
+def _read_tensors(run_dir: Path, meta: dict) -> dict[str, np.ndarray]:
     from safetensors.numpy import load
 
+    data = read_weights(run_dir, meta)
     try:
-        return load(path.read_bytes())
+        return load(data)
     except Exception as error:  # safetensors has its own error types for bad headers and sizes
-        raise LayerwiseError(f"{path}: corrupt or truncated weights file ({type(error).__name__})") from None
+        raise LayerwiseError(f"{run_dir / WEIGHTS}: corrupt or truncated weights file ({type(error).__name__})") from None
 
 
 def _weight(tensors: dict, i: int, run_dir: Path) -> np.ndarray:

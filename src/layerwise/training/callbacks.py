@@ -1,8 +1,9 @@
-"""Callbacks: the loop's only extension points besides `Trainer.train_step`.
+"""Callbacks: how users extend the loop without touching it (the other seams are in loop.py).
 
-Five hooks, each receiving the trainer and the one `logs` dict of the epoch (as in Keras and
-skorch). `on_step_end` is called only for callbacks that override it, so the per-step fast path
-stays free of Python calls in the common case.
+Five hooks, each receiving the trainer; `on_epoch_end` gets the epoch's one `logs` dict (the row
+the History records, as in Keras and skorch) and `on_train_end` the last epoch's. A callback
+stops training by setting `trainer.stop_training`. `on_step_end` is called only for callbacks
+that override it, so the per-step fast path stays free of Python calls in the common case.
 """
 
 from __future__ import annotations
@@ -37,7 +38,11 @@ def resolve_monitor(spec, task: str, has_val: bool = True) -> str:
 
 
 class EarlyStopping(Callback):
-    """Stop when `monitor` has not improved for `patience` epochs; restore the best weights."""
+    """Stop when `monitor` has not improved for `patience` epochs; restore the best weights.
+
+    For a group of members (`--repeat` copies: logs carry a "members" list) each member keeps its
+    own best epoch and weights (its slice of the stacked tensors); the group stops when none of
+    them has improved for `patience` epochs."""
 
     def __init__(self, monitor: str = "val_loss", patience: int = 10, min_delta: float = 0.0,
                  enabled: bool = True):
@@ -48,12 +53,25 @@ class EarlyStopping(Callback):
         self.best_state: Optional[dict] = None
         self.wait = 0
         self.stopped_epoch = 0  # the epoch after which patience ran out; 0 while training on
+        self.best_loss: Optional[float] = None  # val_loss at the best epoch (breaks ties)
+        self.members: list[dict] = []  # per member: {"best", "best_epoch", "wait", "best_loss"} (groups)
+
+    def _improved(self, value: float, best: Optional[float], loss: Optional[float] = None,
+                  best_loss: Optional[float] = None) -> bool:
+        if best is None or self.sign * (value - best) < -self.min_delta:
+            return True
+        # Accuracy takes few values on a small validation set: an epoch that ties the best
+        # score with a lower validation loss is the better one.
+        return (value == best and self.monitor != "val_loss" and loss is not None
+                and best_loss is not None and loss < best_loss)
 
     def on_epoch_end(self, trainer, epoch, logs):
+        if "members" in logs:
+            return self._members_epoch_end(trainer, epoch, logs["members"])
         value = logs.get(self.monitor)
         if value is None or not math.isfinite(value):
             return
-        if self.best is None or self.sign * (value - self.best) < -self.min_delta or self._tie_won(value, logs):
+        if self._improved(value, self.best, logs.get("val_loss"), self.best_loss):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             self.best_loss = logs.get("val_loss")
             self._keep_best(trainer.model)
@@ -63,17 +81,37 @@ class EarlyStopping(Callback):
                 trainer.stop_training = True
                 self.stopped_epoch = epoch
 
-    def _tie_won(self, value: float, logs: dict) -> bool:
-        """Accuracy takes few values on a small validation set: an epoch that ties the best
-        score with a lower validation loss is the better one."""
-        loss, best_loss = logs.get("val_loss"), getattr(self, "best_loss", None)
-        return (value == self.best and self.monitor != "val_loss" and loss is not None
-                and best_loss is not None and loss < best_loss)
+    def _members_epoch_end(self, trainer, epoch: int, rows: list[dict]) -> None:
+        if not self.members:
+            self.members = [{"best": None, "best_epoch": 0, "wait": 0, "best_loss": None} for _ in rows]
+        improved = []
+        for i, (member, row) in enumerate(zip(self.members, rows)):
+            value = row.get(self.monitor)
+            if value is None or not math.isfinite(value):
+                continue
+            if self._improved(value, member["best"], row.get("val_loss"), member["best_loss"]):
+                member.update(best=value, best_epoch=epoch, wait=0, best_loss=row.get("val_loss"))
+                improved.append(i)
+            else:
+                member["wait"] += 1
+        if improved:
+            self._keep_best(trainer.model, improved)
+        if self.enabled and all(m["wait"] >= self.patience for m in self.members):
+            trainer.stop_training = True
+            self.stopped_epoch = epoch
 
-    def _keep_best(self, model) -> None:
+    @property
+    def best_epochs(self) -> list[int]:
+        """Each member's best epoch (a group), or [best_epoch] (one network)."""
+        return [m["best_epoch"] for m in self.members] if self.members else [self.best_epoch]
+
+    def _keep_best(self, model, members: Optional[list[int]] = None) -> None:
         live = model.state_dict()
         if self.best_state is None or self.best_state.keys() != live.keys():
             self.best_state = {k: v.detach().clone() for k, v in live.items()}
+        elif members is not None:  # a group: only the improved members' slices of the stacks
+            for name, value in live.items():
+                self.best_state[name][members] = value.detach()[members]
         else:  # one fused copy into the tensors kept from last time (tiny nets improve every epoch)
             import torch
 
@@ -82,32 +120,39 @@ class EarlyStopping(Callback):
     def on_train_end(self, trainer, logs):
         if self.best_state is not None:
             trainer.model.load_state_dict(self.best_state)
-        logs["best_epoch"] = self.best_epoch
 
-    def outcome(self, epochs_run: int) -> str:
+    def outcome(self, epochs_run: int, member: Optional[int] = None) -> str:
         """What happened, in one line: 'stopped early at epoch 57 (no improvement in val_accuracy
-        for 10 epochs); restored epoch 47 (val_accuracy 0.8381)'."""
-        if self.best_state is None:
+        for 10 epochs); restored epoch 47 (val_accuracy 0.8381)'. For a group, of one `member`
+        (or, without one, of all: each restores its own best epoch)."""
+        best, best_epoch = self.best, self.best_epoch
+        if self.members:
+            if member is None:
+                epochs = ", ".join(str(m["best_epoch"]) for m in self.members)
+                return f"trained {epochs_run} epochs; each copy restored its own best {self.monitor} (epochs {epochs})"
+            best, best_epoch = self.members[member]["best"], self.members[member]["best_epoch"]
+        if self.best_state is None or best is None:
             return f"trained {epochs_run} epochs; no finite {self.monitor} to pick a best epoch from"
-        restored = f"restored epoch {self.best_epoch} ({self.monitor} {self.best:.4f})"
+        restored = f"restored epoch {best_epoch} ({self.monitor} {best:.4f})"
         if self.stopped_epoch:
             return (f"stopped early at epoch {self.stopped_epoch} (no improvement in {self.monitor} "
                     f"for {self.patience} epochs); {restored}")
-        if self.best_epoch == epochs_run:
-            return f"trained {epochs_run} epochs; kept the last, which had the best {self.monitor} ({self.best:.4f})"
+        if best_epoch == epochs_run:
+            return f"trained {epochs_run} epochs; kept the last, which had the best {self.monitor} ({best:.4f})"
         return f"trained {epochs_run} epochs; {restored}"
 
     # -- resume support: the full state, as plain values and tensors
     def state_dict(self) -> dict:
         return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait,
                 "best_state": self.best_state, "stopped_epoch": self.stopped_epoch,
-                "best_loss": getattr(self, "best_loss", None)}
+                "best_loss": self.best_loss, **({"members": self.members} if self.members else {})}
 
     def load_state_dict(self, state: dict) -> None:
         self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]
         self.best_state = state["best_state"]
         self.stopped_epoch = state.get("stopped_epoch", 0)
         self.best_loss = state.get("best_loss")
+        self.members = state.get("members", [])
 
 
 def format_epoch(epoch: int, epochs: int, logs: dict[str, Any]) -> str:
@@ -140,6 +185,8 @@ class Progress(Callback):
 
     def on_epoch_end(self, trainer, epoch, logs):
         line = format_epoch(epoch, self.epochs, logs)
+        if "members" in logs:
+            line += f"  ({len(logs['members'])} copies, mean)"
         if self.bar is not None:
             self.bar.update(self.task, completed=epoch, metrics=line.split("  ", 1)[1])
         else:

@@ -23,7 +23,7 @@ from .._version import __version__
 from ..errors import LayerwiseError
 from .callbacks import Callback
 
-CHECKPOINT = "checkpoint.safetensors"
+CHECKPOINT = artifacts.CHECKPOINT
 CHECKPOINT_FORMAT = "layerwise-checkpoint-1"
 
 # Epoch-end writes happen at most this often (and always after the last epoch). Tiny networks
@@ -42,7 +42,7 @@ class MetricsWriter(Callback):
 
     def on_epoch_end(self, trainer, epoch, logs):
         if self.throttle.due(trainer, epoch):
-            artifacts.write_metrics_csv(self.run_dir / "metrics.csv", trainer.history)
+            artifacts.write_metrics_csv(self.run_dir / artifacts.METRICS, trainer.history)
 
 
 class Checkpointer(Callback):

@@ -1,5 +1,17 @@
 """The training loop: one readable loop, one seam (`train_step`), a few callbacks.
 
+Every kind of training runs through `Trainer.fit`: a single network, a resumed run, and groups
+of networks trained at once (`--repeat` copies, `copies.CopiesTrainer`), so callbacks, early
+stopping and the one History behave the same everywhere. Variants change only these seams:
+  train_step(x, y[, w]) -> loss    the step strategy: () for one network, (N,) for a group
+  batches                          the batcher: `ResidentBatches` (shards by rank/world_size)
+  evaluate(X, y), epoch_logs(...)  validation metrics and the epoch's row of history (a group
+                                   puts each member's own row under logs["members"])
+  group, train_model               data-parallel runs (distributed.py): the rank's process
+                                   group sums losses and gathers evaluation; DDP wraps the model
+Writing files is not the loop's business: callbacks that write (metrics.csv, checkpoints) are
+added by the session only for the process that writes the run directory.
+
 Speed comes from the data path (`ResidentBatches`) and from never waiting on the device inside an
 epoch: batch losses stay on the device and are read once per epoch, validation metrics are computed
 on the device, and `zero_grad(set_to_none=True)` skips a memset per parameter.
@@ -34,6 +46,7 @@ class Trainer:
         self.autocast = precision == "bf16"  # bf16 autocast of the forward pass (weights stay fp32)
         self.train_model = model  # the module the training forward pass calls (DDP wraps `model`)
         self.group = None  # a `distributed.Group` when this is one rank of a DDP job
+        self.members = 0  # 0: one network; N: a group whose step returns (N,) losses (copies.py)
         self.stop_training = False
         self.interrupt_requested = False  # set by a SIGINT handler; honoured between steps
         self.history: list[dict[str, Any]] = []
@@ -90,7 +103,8 @@ class Trainer:
         if not self.model.training:  # train() walks every module: skip it when nothing changed
             self.model.train()
         if start_step == 0 or self.step_losses is None:
-            self.step_losses = torch.zeros(len(self.batches), device=self.batches.X.device)
+            shape = (len(self.batches), self.members) if self.members else (len(self.batches),)
+            self.step_losses = torch.zeros(shape, device=self.batches.X.device)
             self.skipped = 0
         started = time.perf_counter()
         for step, batch in enumerate(self.batches.epoch(epoch, start_step), start=start_step):
@@ -106,9 +120,12 @@ class Trainer:
             losses = self.group.sum(losses) / self.group.world_size
         if self.on_nan == "skip-batch":
             rows = torch.where(losses != 0, rows, torch.zeros_like(rows)) if self.skipped else rows
-        train_loss = float((losses * rows).sum() / rows.sum().clamp_min(1))
+        if self.members:  # (steps, N) losses: one mean per member
+            train_loss = ((losses * rows[:, None]).sum(dim=0) / rows.sum().clamp_min(1)).tolist()
+        else:
+            train_loss = float((losses * rows).sum() / rows.sum().clamp_min(1))
         seconds = time.perf_counter() - started  # after the sync above: on a GPU the work is done
-        if not math.isfinite(train_loss):
+        if not all(math.isfinite(v) for v in (train_loss if self.members else [train_loss])):
             raise self._diverged(epoch)
         logs = {"train_loss": train_loss, "_epoch_seconds": seconds}
         if self.on_nan == "skip-batch":
@@ -116,11 +133,14 @@ class Trainer:
         return logs
 
     def _diverged(self, epoch: int) -> TrainingDiverged:
-        bad = (~self.step_losses.isfinite()).nonzero()
+        finite = self.step_losses.isfinite().reshape(len(self.step_losses), -1)  # (steps, members or 1)
+        bad = (~finite.all(dim=1)).nonzero()
         step = int(bad[0]) + 1 if len(bad) else len(self.batches)
+        values = self.step_losses[step - 1].reshape(-1)
+        value = float(values[~finite[step - 1]][0]) if len(bad) else float(values[0])
         lr = self.optimizer.param_groups[0]["lr"]
         return TrainingDiverged(
-            f"training diverged: the loss became {float(self.step_losses[step - 1])} at epoch {epoch}, "
+            f"training diverged: the loss became {value} at epoch {epoch}, "
             f"step {step} of {len(self.batches)}; try a smaller learning rate (now {lr:g}), standardised "
             f"inputs, or --grad-clip; the last good checkpoint is kept")
 
@@ -133,23 +153,28 @@ class Trainer:
                 break
             for callback in self.callbacks:
                 callback.on_epoch_begin(self, epoch)
-            logs: dict[str, Any] = {"epoch": epoch}
             trained = self.train_epoch(epoch, start_step if epoch == start_epoch else 0)
-            logs["train_loss"] = trained.pop("train_loss")
-            if self.val is not None:
-                logs.update({f"val_{k}": v for k, v in self.evaluate(*self.val).items()})
-            logs["lr"] = self.optimizer.param_groups[0]["lr"]
-            logs["epoch_seconds"] = trained.pop("_epoch_seconds")
-            logs.update(trained)
+            val = self.evaluate(*self.val) if self.val is not None else None
+            logs = self.epoch_logs(epoch, trained, val)
             self._step_schedule(logs)
             self.epoch, self.step = epoch, 0
             self.history.append(logs)
             for callback in self.callbacks:
                 callback.on_epoch_end(self, epoch, logs)
-        final: dict[str, Any] = {}
-        for callback in self.callbacks:
-            callback.on_train_end(self, final)
+        last = self.history[-1] if self.history else {}
+        for callback in self.callbacks:  # like Keras: the last epoch's logs
+            callback.on_train_end(self, last)
         return self.history
+
+    def epoch_logs(self, epoch: int, trained: dict, val) -> dict[str, Any]:
+        """The epoch's one row of history: train loss, validation metrics, lr, seconds."""
+        logs: dict[str, Any] = {"epoch": epoch, "train_loss": trained.pop("train_loss")}
+        if val is not None:
+            logs.update({f"val_{k}": v for k, v in val.items()})
+        logs["lr"] = self.optimizer.param_groups[0]["lr"]
+        logs["epoch_seconds"] = trained.pop("_epoch_seconds")
+        logs.update(trained)
+        return logs
 
     def _step_schedule(self, logs: dict) -> None:
         if self.schedule_when == "epoch":

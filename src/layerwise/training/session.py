@@ -1,6 +1,6 @@
-"""One training session: the model, optimizer, data on the device and the loop, wired together
-from a `RunConfig` and `Prepared` data. Kept apart from `run.py` so that resuming a run and
-training many copies at once can reuse the same wiring."""
+"""One training session: the model (or a group of copies), optimizer, data on the device and the
+one loop, wired together from a `RunConfig` and `Prepared` data. A single run, a resumed run, a
+DDP rank and `--repeat N` copies all train through here and through `Trainer.fit`."""
 
 from __future__ import annotations
 
@@ -22,23 +22,28 @@ from .optim import class_weight_vector, make_loss, make_optimizer, make_schedule
 
 
 class TrainingSession:
-    def __init__(self, config: RunConfig, prepared, device: str, group=None):
+    def __init__(self, config: RunConfig, prepared, device: str, group=None, copies: int = 0):
         """group: a `distributed.Group` when this process is one rank of a DDP job (device is then
-        the group's), else None."""
+        the group's), else None. copies: 0 trains one network; N >= 2 trains N copies at once
+        (seeds seed, seed+1, ...; `copies.py`)."""
         import torch
 
         self.config, self.prepared, self.device, self.group = config, prepared, device, group
+        self.copies = copies
         spec = config.training
-        torch.manual_seed(spec.seed)
-        self.model = build_model(prepared.arch)
-        initialise(self.model, config.network, prepared.arch)
-        self.model.to(device)
+        if copies:
+            self.model = None  # built with the batches below, copy by copy
+        else:
+            self.model = self._network(spec.seed)
         if group is not None and group.rank:
             torch.manual_seed(spec.seed + group.rank)  # same initial weights, own dropout masks
         X, y = to_device_tensors(prepared.features, prepared.targets, device)
         train_rows = torch.from_numpy(prepared.train_idx).to(device)
-        weights = None if prepared.weights is None else torch.from_numpy(prepared.weights).to(device)
-        self.batches = ResidentBatches(X, y, train_rows, spec.batch_size, spec.shuffle, spec.seed, weights=weights)
+        if copies:
+            self.model, self.batches = self._copies(X, y, train_rows)
+        else:
+            weights = None if prepared.weights is None else torch.from_numpy(prepared.weights).to(device)
+            self.batches = ResidentBatches(X, y, train_rows, spec.batch_size, spec.shuffle, spec.seed, weights=weights)
         weights = class_weight_vector(spec, prepared.targets[prepared.train_idx], prepared.encoder.classes)
         self.loss_fn = make_loss(prepared.loss, None if weights is None else torch.from_numpy(weights).to(device))
         if group is not None:
@@ -50,11 +55,13 @@ class TrainingSession:
         monitor = resolve_monitor(spec, prepared.task, self.val is not None)
         self.early_stopping = EarlyStopping(monitor, spec.early_stopping.patience,
                                             spec.early_stopping.min_delta, spec.early_stopping.enabled)
-        self.trainer = Trainer(self.model, self.loss_fn, self.optimizer, self.batches, task=prepared.task,
-                               val=self.val, scheduler=self.scheduler, schedule_when=self.schedule_when,
-                               grad_clip=spec.grad_clip, monitor=monitor, on_nan=spec.on_nan,
-                               precision=spec.precision,
-                               callbacks=[self.early_stopping])
+        trainer_class = Trainer
+        if copies:
+            from .copies import CopiesTrainer as trainer_class
+        self.trainer = trainer_class(self.model, self.loss_fn, self.optimizer, self.batches, task=prepared.task,
+                                     val=self.val, scheduler=self.scheduler, schedule_when=self.schedule_when,
+                                     grad_clip=spec.grad_clip, monitor=monitor, on_nan=spec.on_nan,
+                                     precision=spec.precision, callbacks=[self.early_stopping])
         if group is not None:
             self._join_ranks(group)
         self.start = (1, 0)  # (epoch, step) to start from; moved by `restore`
@@ -62,6 +69,33 @@ class TrainingSession:
             from .loggers import check_available
 
             check_available(spec.log)
+
+    def _network(self, seed: int):
+        import torch
+
+        torch.manual_seed(seed)  # the initial weights are a function of the seed alone
+        model = build_model(self.prepared.arch)
+        initialise(model, self.config.network, self.prepared.arch)
+        return model.to(self.device)
+
+    def _copies(self, X, y, train_rows):
+        from .copies import CopiesBatches, stacked_module
+
+        spec = self.config.training
+        seeds = [spec.seed + i for i in range(self.copies)]
+        model = stacked_module([self._network(seed) for seed in seeds])  # seed by seed, like single runs
+        batches = CopiesBatches([ResidentBatches(X, y, train_rows, spec.batch_size, spec.shuffle, seed)
+                                 for seed in seeds])
+        return model, batches
+
+    def member(self, index: int):
+        """(network, its own history, its best epoch) of copy `index` after `fit`."""
+        from .copies import member_history
+
+        model = build_model(self.prepared.arch)
+        model.load_state_dict(self.model.member_state(index))
+        history = member_history(self.trainer.history, index)
+        return model.to(self.device), history, self.early_stopping.best_epochs[index] or len(history)
 
     def _shard(self, group):
         from ..errors import LayerwiseError
@@ -98,18 +132,9 @@ class TrainingSession:
         rank, world_size = (group.rank, group.world_size) if group is not None else (0, 1)
         self.start = restore(self.trainer, self.early_stopping, *rank_view(*found, rank, world_size, path))
 
-    def adopt(self, state: dict, history: list[dict], best_epoch: int) -> None:
-        """Take weights and history trained elsewhere (by `ManyTrainer`); `fit` then only reports."""
-        self.model.load_state_dict(state)
-        self.trainer.history = history
-        self._adopted = (history, best_epoch)
-
     def fit(self, run_dir: Path | None, quiet: bool, stream) -> tuple[list[dict], int]:
         """Train to the end; with a run directory, checkpoint as we go and on Ctrl-C."""
         from .checkpoint import Checkpointer, MetricsWriter
-
-        if getattr(self, "_adopted", None) is not None:
-            return self._adopted
 
         if run_dir is not None:
             self.trainer.add_callback(MetricsWriter(run_dir))
@@ -146,20 +171,20 @@ class TrainingSession:
             save_checkpoint(Path(run_dir) / CHECKPOINT, trainer, self.early_stopping,
                             epoch=trainer.epoch + 1, step=trainer.step)
 
-    def evaluate_split(self, which: str) -> dict[str, Any] | None:
+    def evaluate_split(self, which: str, model=None) -> dict[str, Any] | None:
         import torch
 
-        prepared = self.prepared
+        prepared, model = self.prepared, model if model is not None else self.model
         explicit = {"val": prepared.val, "test": prepared.test}.get(which)
         if explicit is not None:
             features, _ = to_device_tensors(explicit[0], explicit[1], self.device)
-            outputs, targets = self._predict(features), explicit[1]
+            outputs, targets = self._predict(model, features), explicit[1]
         else:
             rows = {"train": prepared.train_idx, "val": prepared.val_idx, "test": prepared.test_idx}[which]
             if len(rows) == 0:
                 return None
             # rows of the resident feature tensor, gathered a chunk at a time: never a copy of the split
-            outputs = self._predict(self.batches.X, torch.from_numpy(rows).to(self.device))
+            outputs = self._predict(model, self.batches.X, torch.from_numpy(rows).to(self.device))
             targets = prepared.targets[rows]
         n_classes = len(prepared.encoder.classes or []) or None
         outputs = outputs.float().cpu().numpy()
@@ -171,22 +196,24 @@ class TrainingSession:
         """How many processes trained this run, and how they talked (summary.json, config.yaml)."""
         return self.group.describe() if self.group is not None else {"world_size": 1, "backend": None}
 
-    def _predict(self, X, rows=None):
+    def _predict(self, model, X, rows=None):
         """Outputs for X (its `rows`); under DDP each rank computes a slice and all get the whole."""
-        return predict_outputs(self.model, X, rows) if self.group is None else self.group.predict(self.model, X, rows)
+        return predict_outputs(model, X, rows) if self.group is None else self.group.predict(model, X, rows)
 
-    def summarise(self, best_epoch: int, seconds: float) -> dict[str, Any]:
-        history = self.trainer.history
+    def summarise(self, best_epoch: int, seconds: float, model=None, history=None,
+                  member: int | None = None) -> dict[str, Any]:
+        """summary.json of the run (or of copy `member`: its `model` and `history`)."""
+        history = history if history is not None else self.trainer.history
         return {
             "task": self.prepared.task,
-            "test": self.evaluate_split("test"),
-            "val": self.evaluate_split("val"),
-            "train": self.evaluate_split("train"),
+            "test": self.evaluate_split("test", model),
+            "val": self.evaluate_split("val", model),
+            "train": self.evaluate_split("train", model),
             "best_epoch": best_epoch,
             "epochs_run": len(history),
             "stopped_early": len(history) < self.config.training.epochs,
             "monitor": self.early_stopping.monitor,
-            "outcome": self.early_stopping.outcome(len(history)),
+            "outcome": self.early_stopping.outcome(len(history), member),
             "train_rows": int(len(self.prepared.train_idx)),
             "val_rows": int(len(self.prepared.val_idx) if self.prepared.val is None else len(self.prepared.val[0])),
             "test_rows": int(len(self.prepared.test_idx) if self.prepared.test is None else len(self.prepared.test[0])),
