@@ -90,6 +90,9 @@ def test_digits_train_as_images_from_the_cli(tmp_path) -> None:
     predictor = layerwise.load(tmp_path / "run")
     assert predictor.architecture.input_shape == [1, 8, 8]  # 8x8 images keep their shape
     assert predictor.module.conv1.bias is None and predictor.module.fc2.bias is not None  # per-layer bias
+    again = run_cli(["train", tmp_path / "run" / "config.yaml", "--out", tmp_path / "again", "--quiet"])
+    assert again.code == 0, again.err  # the resolved config.yaml reproduces the run, weight for weight
+    assert (tmp_path / "again" / "model.safetensors").read_bytes() == (tmp_path / "run" / "model.safetensors").read_bytes()
     if importlib.util.find_spec("onnxruntime") is not None:
         from layerwise.export import export, max_difference
 
