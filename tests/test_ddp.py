@@ -111,6 +111,13 @@ def test_nproc_per_node_matches_one_process(ddp_run, one_process):
     summary = json.loads((ddp_run / "summary.json").read_text())
     assert summary["world_size"] == 2 and summary["backend"] == "gloo"
     assert summary["epochs_run"] == 4
+    # the sharded, gathered evaluation sees every row once: the same metrics as one process
+    alone = json.loads((one_process / "summary.json").read_text())
+    for split in ("train", "val", "test"):
+        assert summary[split]["accuracy"] == alone[split]["accuracy"]
+    ddp_rows, one_rows = metrics_without_wall_time(ddp_run), metrics_without_wall_time(one_process)
+    assert ddp_rows[0] == one_rows[0]
+    np.testing.assert_allclose(np.array(ddp_rows[1:], dtype=float), np.array(one_rows[1:], dtype=float), rtol=1e-5)
 
 
 def test_torchrun_matches_one_process(one_process, tmp_path):
