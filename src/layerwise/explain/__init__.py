@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 import types
+from pathlib import Path
 
 __all__ = ["explain", "draw", "load_network"]
 
@@ -33,7 +34,11 @@ def draw(net, output_path, max_neurons: int = 16, values: bool | None = None):
     from .netfile import beyond_dense, load_network as load
 
     if beyond_dense(net):
+        from ..errors import LayerwiseError
         from ..summary import summarise_network
+
+        if not isinstance(net, (str, Path)):
+            raise LayerwiseError("draw: give a network with conv/pool layers as its config file or run directory")
 
         _, rows, total = summarise_network(net)
         return draw_blocks(rows, output_path, f"{net}: {len(rows)} layers, {total:,} parameters")
