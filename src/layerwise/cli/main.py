@@ -18,7 +18,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,  # user mistakes are one line; bugs get a plain traceback
-    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode=None,  # plain click help: wraps at any width instead of truncating flags in boxes
+    context_settings={"help_option_names": ["-h", "--help"], "show_default": True},
 )
 
 def _show_version(value: bool) -> None:
