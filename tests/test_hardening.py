@@ -143,6 +143,16 @@ def test_twenty_thousand_hidden_layers_are_refused_promptly(tmp_path: Path) -> N
     limited_error(["train", "c.yaml", "--out", "run"], tmp_path, "network.hidden", "20,000 hidden layers; at most 1,000")
 
 
+@pytest.mark.parametrize("layers, fragment", [
+    ("[" + ", ".join(["{type: dense, units: 2}"] * 1001) + "]", "at most 1000 items"),
+    ("[{type: residual, layers: [" + ", ".join(["{type: dense, units: 2}"] * 1001) + "]}]", "at most 1,000"),
+    ("[{type: dropout, rate: .nan}]", "network.layers[0].rate: Input should be a finite number"),
+])
+def test_typed_layer_lists_are_bounded_and_finite(tmp_path: Path, layers: str, fragment: str) -> None:
+    result = run_cli(["train", "--data", "builtin:iris", "--set", f"network.layers={layers}", "--out", "run"], cwd=tmp_path)
+    assert_user_error(result, "network.layers", fragment)
+
+
 def test_plateau_factor_of_one_or_more_names_the_key(tmp_path: Path) -> None:
     limited_error(["train", "--data", "builtin:iris", "--set", "training.schedule=plateau", "--set",
                    "training.gamma=1.5", "--out", "run"], tmp_path, "training.gamma", "less than 1")

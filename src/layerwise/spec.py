@@ -65,7 +65,7 @@ class NetworkSpec(_Strict):
     for dense layers. The output layer is always added from the task (one dense layer)."""
 
     input_size: Optional[int] = Field(None, gt=0)  # inferred from the data when omitted
-    layers: Optional[list[layer_union()]] = None  # typed layers: dense, conv1d, ..., residual
+    layers: Optional[list[layer_union()]] = Field(None, max_length=MAX_HIDDEN_LAYERS)  # typed layers: dense, conv1d, ..., residual
     hidden: list[int] = Field(default_factory=lambda: [64])  # shorthand: dense layers of these sizes
     activation: Union[str, list[str]] = "relu"  # one name for all hidden layers, or one each
     output_activation: str = "identity"  # logits; the loss applies softmax/sigmoid

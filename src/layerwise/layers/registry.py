@@ -29,7 +29,7 @@ Shape = tuple[int, ...]
 class LayerSpec(BaseModel):
     """Base of every layer spec: unknown keys are errors, like the rest of the config."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)  # finite numbers only
     type: str
 
 

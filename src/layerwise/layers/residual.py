@@ -24,6 +24,10 @@ class Residual(LayerSpec):
 
         if not isinstance(layers, list) or not layers:
             raise ValueError("a residual block needs a non-empty list of layers")
+        from ..spec import MAX_HIDDEN_LAYERS
+
+        if len(layers) > MAX_HIDDEN_LAYERS:
+            raise ValueError(f"{len(layers):,} layers in a residual block; at most {MAX_HIDDEN_LAYERS:,}")
         from pydantic import ValidationError
 
         from .registry import describe_error
