@@ -60,3 +60,16 @@ def test_train_flags_state_the_configs_defaults() -> None:
             assert said == value, f"{param.opts[0]}: help says {said!r}, config has {value!r}"
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             assert float(said) == value, f"{param.opts[0]}: help says {said!r}, config has {value!r}"
+
+
+def test_readme_mentions_every_command_and_train_flag() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    commands = _commands()
+    for name in commands:
+        assert f"layerwise {name}" in readme, f"README does not document `layerwise {name}`"
+    for param in commands["train"].params:
+        flags = [f for f in param.opts + param.secondary_opts if f.startswith("--") and f != "--help"]
+        if flags:  # a --x/--no-x pair counts as mentioned when either half is
+            assert any(f in readme for f in flags), f"README does not mention train's {flags[0]}"

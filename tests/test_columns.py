@@ -137,8 +137,13 @@ def test_missing_targets_are_an_error_naming_the_option_or_skipped(passengers, t
     assert run.summary["task"] == "binary"
 
 
-def test_train_takes_a_dataframe_as_the_readme_says(passengers) -> None:
+def test_train_takes_a_dataframe_as_the_readme_says(passengers, tmp_path) -> None:
     frame = pd.read_csv(passengers)
-    run = layerwise.fit({"data": {"target": "survived", "ignore": ["rownames"]}, **TINY}, data=frame)
-    assert run.predictor.preprocessor.input_columns == ["age", "sex", "fare"]
+    config = {"data": {"target": "survived", "ignore": ["rownames"]}, **TINY}
+    run = layerwise.train(config, data=frame, out=tmp_path / "run", quiet=True)
+    assert layerwise.load(run.dir).preprocessor.input_columns == ["age", "sex", "fare"]
+    from_csv = layerwise.train({**config, "data": {**config["data"], "source": str(passengers)}},
+                               out=tmp_path / "csv", quiet=True)
+    pd.testing.assert_frame_equal(pd.read_csv(run.dir / "metrics.csv").drop(columns="epoch_seconds"),
+                                  pd.read_csv(from_csv.dir / "metrics.csv").drop(columns="epoch_seconds"))
     assert set(run.predict(frame.drop(columns=["survived", "rownames"]))) <= {"no", "yes"}
