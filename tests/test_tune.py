@@ -143,8 +143,10 @@ def test_a_study_writes_every_output_and_is_deterministic(tmp_path):
             "study_summaries"]] == ["iris"]
 
     # the same command again: the study already holds 3 finished trials, so nothing new runs
+    weights = (out / "best" / "model.safetensors").stat().st_mtime_ns
     again = tune(config, trials=3, storage=f"sqlite:///{out}.db", study="iris", out=out, seed=7, quiet=True)
     assert again.best_number == results[0].best_number and len(finished_states(f"sqlite:///{out}.db", "iris")) == 3
+    assert (out / "best" / "model.safetensors").stat().st_mtime_ns == weights  # best/ already held it
     # ...but another seed is another study
     with pytest.raises(layerwise.LayerwiseError, match="another config"):
         tune(config, trials=3, storage=f"sqlite:///{out}.db", study="iris", out=out, seed=8, quiet=True)

@@ -3,8 +3,8 @@ report.html. Written from the study alone, so a rerun after a crash rewrites the
 
 from __future__ import annotations
 
-import io
 import csv
+import io
 from pathlib import Path
 from typing import Any
 
@@ -58,10 +58,25 @@ def retrain_config(raw: dict, trial) -> dict:
     return apply(raw, changes)
 
 
+def _retrain(raw: dict, out: Path, which: str) -> None:
+    """Train best/ unless it already holds this very trial, complete (a rerun of a finished study)."""
+    import json
+
+    from .. import train
+
+    marker = out / ".best-trial"
+    status = out / "best" / "status.json"
+    if marker.exists() and marker.read_text() == which and status.exists() and \
+            json.loads(status.read_text()).get("state") == "complete":
+        return
+    marker.unlink(missing_ok=True)
+    train(raw, out=out / "best", overwrite=True, quiet=True)
+    artifacts.atomic_write_text(marker, which)
+
+
 def write_outputs(plan, study, stream):
     import yaml
 
-    from .. import train
     from . import TuneResult
     from .report import write_tune_report
 
@@ -77,7 +92,7 @@ def write_outputs(plan, study, stream):
         header = (f"# layerwise tune: best of {finished} finished trials in study {plan.study}: trial {best.number}, "
                   f"{plan.metric} {best.value:.6g}{f' (mean over {plan.folds} folds)' if plan.folds else ''}\n")
         artifacts.atomic_write_text(out / "best.yaml", header + yaml.safe_dump(raw, sort_keys=False))
-        train(retrain_config(raw, best), out=out / "best", overwrite=True, quiet=True)
+        _retrain(retrain_config(raw, best), out, f"{plan.fingerprint()}:{best.number}")
         result.best_number, result.best_value = best.number, best.value
         result.best_params = {dim.key: dim.decode(best.params[dim.key]) for dim in plan.space if dim.key in best.params}
     write_tune_report(out / "report.html", plan, study, rows)
