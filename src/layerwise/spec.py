@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .activations import ACTIVATIONS
 from .errors import LayerwiseError
 from .layers import LayerSpec, layer_union
-from .layers.registry import describe_error
+from .layers.registry import MAX_LAYERS, describe_error
 
 TASKS = ("auto", "multiclass", "binary", "regression")
 LOSSES = ("auto", "cross_entropy", "bce", "mse", "l1", "huber")
@@ -24,7 +24,7 @@ SCHEDULES = ("none", "step", "cosine", "onecycle", "plateau")
 INITS = ("default", "xavier", "kaiming")
 # Bounds on list lengths, checked before anything is built: past them a config is a mistake (or an
 # attack), not a network. Deep plain MLPs stop training long before 1,000 layers.
-MAX_HIDDEN_LAYERS = 1_000
+MAX_HIDDEN_LAYERS = MAX_LAYERS  # 1,000; layers/registry.py holds it so residual blocks share it
 MAX_CLASS_WEIGHTS = 100_000
 
 

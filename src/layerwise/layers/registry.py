@@ -24,6 +24,7 @@ from typing import Any, Callable, Optional, Union
 from pydantic import BaseModel, ConfigDict
 
 Shape = tuple[int, ...]
+MAX_LAYERS = 1_000  # layers in network.layers or one residual block: more is a mistake (or an attack)
 
 
 class LayerSpec(BaseModel):
@@ -64,6 +65,7 @@ def register(layer_type: LayerType) -> LayerType:
     if not isinstance(name, str) or not name:
         raise TypeError(f"{layer_type.spec.__name__}: the `type` field needs a default, e.g. Literal['dense'] = 'dense'")
     _TYPES[name] = layer_type
+    _ADAPTER.clear()
     return layer_type
 
 
@@ -73,6 +75,18 @@ def layer_type(name: str) -> LayerType:
 
 def layer_types() -> dict[str, LayerType]:
     return dict(_TYPES)
+
+
+_ADAPTER: dict = {}  # the cached TypeAdapter of list[layer_union()]; cleared by register
+
+
+def parse_layer_list(raw: list):
+    """Validate a list of layer dicts into specs (pydantic ValidationError on a mistake)."""
+    if "list" not in _ADAPTER:
+        from pydantic import TypeAdapter
+
+        _ADAPTER["list"] = TypeAdapter(list[layer_union()])
+    return _ADAPTER["list"].validate_python(raw)
 
 
 def layer_union():

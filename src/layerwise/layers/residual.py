@@ -7,7 +7,7 @@ from typing import Any, Literal, Optional
 from pydantic import field_validator
 
 from .basic import known_activation
-from .registry import LayerSpec, LayerType, Shape, ShapeError, register
+from .registry import MAX_LAYERS, LayerSpec, LayerType, Shape, ShapeError, register
 
 
 class Residual(LayerSpec):
@@ -18,22 +18,16 @@ class Residual(LayerSpec):
     @field_validator("layers", mode="before")
     @classmethod
     def _typed(cls, layers):
-        from pydantic import TypeAdapter
-
-        from .registry import layer_union
-
         if not isinstance(layers, list) or not layers:
             raise ValueError("a residual block needs a non-empty list of layers")
-        from ..spec import MAX_HIDDEN_LAYERS
-
-        if len(layers) > MAX_HIDDEN_LAYERS:
-            raise ValueError(f"{len(layers):,} layers in a residual block; at most {MAX_HIDDEN_LAYERS:,}")
+        if len(layers) > MAX_LAYERS:
+            raise ValueError(f"{len(layers):,} layers in a residual block; at most {MAX_LAYERS:,}")
         from pydantic import ValidationError
 
-        from .registry import describe_error
+        from .registry import describe_error, parse_layer_list
 
         try:
-            return TypeAdapter(list[layer_union()]).validate_python(layers)
+            return parse_layer_list(layers)
         except ValidationError as exc:  # one line naming the inner layer, e.g. "layers[1].kernel_size: ..."
             raise ValueError(describe_error(exc.errors()[0], "layers")) from None
 

@@ -30,11 +30,9 @@ def with_defaults(specs: list[LayerSpec], activation: str, init: str, bias: bool
 
 def parse_layers(raw: list[dict]) -> list[LayerSpec]:
     """Layer dicts (as model.json stores them) -> typed specs."""
-    from pydantic import TypeAdapter
+    from .registry import parse_layer_list
 
-    from .registry import layer_union
-
-    return TypeAdapter(list[layer_union()]).validate_python(raw)
+    return parse_layer_list(raw)
 
 
 def expand_hidden(hidden: list[int], activations: list[str], bias: bool = True, batch_norm: bool = False,
