@@ -99,7 +99,9 @@ def write_outputs(plan, study, stream):
     if not plan.quiet:
         states = {state: sum(row["state"] == state for row in rows) for state in ("COMPLETE", "PRUNED", "FAIL")}
         print(f"study {plan.study}: {finished} finished trials ({states['COMPLETE']} complete, "
-              f"{states['PRUNED']} pruned; {states['FAIL']} failed, not counted)", file=stream)
+              f"{states['PRUNED']} pruned; {states['FAIL']} failed, not counted)"
+              + (f"; --timeout reached before {plan.trials}: rerun the same command to continue"
+                 if finished < plan.trials else ""), file=stream)
         if result.best_number is not None:
             params = "  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                for k, v in result.best_params.items())
