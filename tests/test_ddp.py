@@ -131,11 +131,11 @@ def test_torchrun_matches_one_process(one_process, tmp_path):
 
 
 def test_kill_9_of_the_launcher_then_resume_matches(ddp_run, tmp_path):
-    # --checkpoint-every 2 keeps the run busy for long enough to be killed mid-way, and exercises
+    # --checkpoint-every 1 keeps the run busy for long enough to be killed mid-way, and exercises
     # mid-epoch checkpoints (every rank's batch losses and RNG state); it does not change the result.
     for attempt in range(3):
         out = tmp_path / f"run{attempt}"
-        process = subprocess.Popen([*LAYERWISE, "train", *FLAGS, "--checkpoint-every", "2", "--nproc-per-node",
+        process = subprocess.Popen([*LAYERWISE, "train", *FLAGS, "--checkpoint-every", "1", "--nproc-per-node",
                                     "2", "--out", str(out), "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + TIMEOUT
         while not (out / "checkpoint.safetensors").exists() and process.poll() is None and time.monotonic() < deadline:

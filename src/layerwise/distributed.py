@@ -27,7 +27,7 @@ from .errors import LayerwiseError
 # A collective that waits longer than this for a peer fails (a hung rank, not a slow one: the
 # first collective also waits for every rank to load and prepare its data).
 COLLECTIVE_TIMEOUT = timedelta(minutes=30)
-PARENT_POLL_SECONDS = 0.25  # how often a worker checks that its launcher is still alive
+PARENT_POLL_SECONDS = 0.05  # how often a worker checks that its launcher is still alive (a getppid call)
 EXIT_GRACE_SECONDS = 10.0  # after the launcher dies: time to mark the run failed, then hard exit
 
 
