@@ -61,21 +61,18 @@ def _read_yaml(path: Path) -> dict:
 
 def typed_layers(net) -> list | None:
     """The typed `layers:` list (of dicts) of a config file, dict or run directory, else None."""
-    import json
-
     data = net
     if isinstance(net, (str, Path)):
         path = Path(net)
-        if path.is_dir():
-            try:
-                data = json.loads((path / "model.json").read_text()).get("network") or {}
-            except (OSError, ValueError, AttributeError):
-                return None  # load_network reports what is wrong with it
-        elif path.is_file():
-            try:
+        try:
+            if path.is_dir():
+                from ..artifacts import read_model_card
+
+                data = read_model_card(path).get("network") or {}
+            elif path.is_file():
                 data = _read_yaml(path)
-            except LayerwiseError:
-                return None
+        except LayerwiseError:
+            return None  # load_network reports what is wrong with it
     if not isinstance(data, dict):
         return None
     if isinstance(data.get("network"), dict):
