@@ -24,7 +24,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[bench]"
-	$(PY) -m benchmarks.peers --workload W1 W2 W3 W4 --device cpu
+	$(PY) -m benchmarks.startup
+	$(PY) -m benchmarks.contended
+	$(PY) -m benchmarks.peers --workload W1 W2 W3 W4 W5 --device cpu
 	$(PY) -m benchmarks.ddp --workload W1 W2
 
 clean:

@@ -26,6 +26,8 @@ def config(w: Workload, device: str, epochs: int) -> dict:
                 "lr": w.lr, "seed": w.seed, "device": device, "early_stopping": False}
     if w.optimizer == "sgd":
         training["momentum"] = w.momentum
+    if w.threads:
+        training["threads"] = w.threads
     cfg = {"network": {"hidden": list(w.hidden), "activation": "relu"}, "task": w.task,
            "training": training, "data": {"val_split": 0.0, "test_split": 0.0}}
     if w.task == "regression":

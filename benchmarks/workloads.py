@@ -35,6 +35,7 @@ class Workload:
     models: int = 1  # W5 trains 64 copies at once
     from_file: bool = False  # W3 reads its data from .npy files
     seed: int = 0
+    threads: int = 0  # layerwise's training.threads (0: its auto policy); the contention row pins it
 
     @property
     def batch(self) -> int:
@@ -52,8 +53,11 @@ class Workload:
 
     @property
     def flops_per_epoch(self) -> float:
-        # forward GEMM + the two backward GEMMs, 2 FLOPs per multiply-add
-        per_sample = 3 * 2 * sum(i * o for i, o in self.layers)
+        # forward GEMM + the two backward GEMMs, 2 FLOPs per multiply-add; the first layer has no
+        # input-gradient GEMM (its input, the data, needs no gradient, so autograd never runs it)
+        macs = sum(i * o for i, o in self.layers)
+        first_in, first_out = self.layers[0]
+        per_sample = 2 * (3 * macs - first_in * first_out)
         return float(per_sample * self.rows * self.models)
 
     def single(self, seed: int = 0) -> "Workload":

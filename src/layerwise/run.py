@@ -158,6 +158,7 @@ def run_in(run_dir: Path, config: RunConfig, prepared, session, quiet: bool, str
     """Train `session` in `run_dir` and write every result file, status first and last."""
     with _run_status(run_dir):
         resolved = resolved_config(config, prepared, session)
+        resolved["resolved"]["threads"] = session.threads
         artifacts.write_yaml(run_dir / artifacts.CONFIG, resolved)
         started = time.perf_counter()
         history, best_epoch = session.fit(run_dir, quiet, stream)

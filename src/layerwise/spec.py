@@ -182,6 +182,7 @@ class TrainingSpec(_Strict):
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     log: list[Literal["tensorboard", "mlflow"]] = Field(default_factory=list)  # viewers that also get the metrics
     mlflow_uri: str = "sqlite:///mlflow.db"  # MLflow tracking store for log: [mlflow] (relative to the cwd)
+    threads: int = Field(0, ge=0, le=4096)  # CPU threads for torch; 0 = auto (training/threads.py)
 
     @field_validator("early_stopping", mode="before")
     @classmethod

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Iterator, Optional
 
+TINY_BYTES = 1 << 20  # data this small is gathered once per epoch instead of once per step
+
 
 class ResidentBatches:
     def __init__(self, X, y, indices=None, batch_size: int = 32, shuffle: bool = True,
@@ -23,6 +25,8 @@ class ResidentBatches:
         self.indices = indices if indices is not None else torch.arange(len(X), device=X.device)
         self.batch_size = batch_size if batch_size > 0 else len(self.indices)  # 0 = full batch
         self.shuffle, self.seed = shuffle, seed
+        data = (X, y) if weights is None else (X, y, weights)
+        self._tiny = sum(t.numel() * t.element_size() for t in data) <= TINY_BYTES
 
     @property
     def rows(self) -> int:
@@ -61,6 +65,10 @@ class ResidentBatches:
             return
         order = self.order(epoch)
         whole = not self.shuffle and len(order) == len(self.X)
+        if not whole and self._tiny:
+            # Tiny data: gather the epoch's rows once, then every step is a plain slice (an
+            # index_select per tensor per step cost more than the step's own arithmetic).
+            tensors, whole = tuple(t.index_select(0, order) for t in tensors), True
         for start in range(start_step * self.batch_size, len(order), self.batch_size):
             if whole:  # in-order over all rows: plain slices, no gather at all
                 yield tuple(t[start:start + self.batch_size] for t in tensors)

@@ -15,13 +15,13 @@ already loaded (someone compiles in this process), the guards are left in place.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import importlib
 import inspect
 import sys
 
 import torch
+from torch.optim import optimizer as torch_optimizer
 
 _GUARDED = ("add_param_group", "zero_grad", "state_dict", "load_state_dict")
 # torch.optim.<module>.<function>: the functional updates wrapped by `_disable_dynamo_if_unsupported`
@@ -32,23 +32,7 @@ def _compiler_loaded() -> bool:
     return "torch._dynamo" in sys.modules
 
 
-@contextlib.contextmanager
-def _unguarded(functional):
-    """While the step runs, let `torch._disable_dynamo` find its cached wrapper already set to
-    the plain function (it caches under `__dynamo_disable` on first call), then put it back."""
-    if functional is None or _compiler_loaded() or hasattr(functional, "__dynamo_disable"):
-        yield
-        return
-    setattr(functional, "__dynamo_disable", functional)
-    try:
-        yield
-    finally:
-        delattr(functional, "__dynamo_disable")
-
-
 def _has_step_hooks(optimizer) -> bool:
-    from torch.optim import optimizer as torch_optimizer
-
     return bool(optimizer._optimizer_step_pre_hooks or optimizer._optimizer_step_post_hooks
                 or torch_optimizer._global_optimizer_pre_hooks
                 or torch_optimizer._global_optimizer_post_hooks)
@@ -74,9 +58,26 @@ def lean_class(base: type) -> type:
     def step(self, closure=None):
         if _compiler_loaded() or _has_step_hooks(self):
             return base.step(self, closure)  # torch's own path, hooks and guards included
-        with torch.no_grad(), _unguarded(functional):
-            return plain_step(self, closure)
+        # `torch._disable_dynamo` caches its wrapper under `__dynamo_disable` on first call:
+        # while this step runs, that cache holds the plain function itself (put back after).
+        seeded = functional is not None and not hasattr(functional, "__dynamo_disable")
+        if seeded:
+            setattr(functional, "__dynamo_disable", functional)
+        try:
+            with torch.no_grad():
+                return plain_step(self, closure)
+        finally:
+            if seeded:
+                delattr(functional, "__dynamo_disable")
 
+    def zero_grad(self, set_to_none: bool = True):
+        if not set_to_none or _compiler_loaded():
+            return namespace["_zero_grad"](self, set_to_none)
+        for group in self.param_groups:  # torch's loop minus its profiler label and grad buckets
+            for p in group["params"]:
+                p.grad = None
+
+    namespace["_zero_grad"], namespace["zero_grad"] = namespace["zero_grad"], zero_grad
     step.hooked = True  # keeps Optimizer.__init__ from wrapping it in the profiler hook
     namespace["step"] = step
     namespace["__doc__"] = f"torch.optim.{base.__name__} without the torch.compile guards."

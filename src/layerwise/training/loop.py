@@ -29,6 +29,12 @@ from .callbacks import Callback
 EVAL_BATCH = 8192  # rows per forward pass when evaluating (bounds activation memory)
 
 
+def torch_stack(tensors):
+    import torch
+
+    return torch.stack(tensors)
+
+
 class TrainingDiverged(LayerwiseError):
     """The loss became NaN or infinite: a user-fixable setting (learning rate, input scale)."""
 
@@ -53,10 +59,25 @@ class Trainer:
         self.epochs = 0  # the epoch count of the current fit
         self.epoch, self.step = 0, 0  # last finished epoch; steps done in the current epoch
         self.step_losses = None  # (steps_per_epoch,) batch losses of the current epoch, on device
+        self._step_rows = None  # (steps,) rows per step, made once: the epoch loss's weights
         self.skipped = 0  # batches skipped for a non-finite loss in this epoch (skip-batch mode)
         # Only callbacks that override on_step_end are called per step.
         self._step_callbacks = [c for c in self.callbacks
                                 if type(c).on_step_end is not Callback.on_step_end]
+
+    # Each step's loss is appended to a list (a Python append, where writing it into the tensor
+    # cost a kernel per step) and stacked into `step_losses` when someone reads it.
+    @property
+    def step_losses(self):
+        if self._pending:
+            first = self.step - len(self._pending)
+            self._step_losses[first:self.step] = torch_stack(self._pending)
+            self._pending.clear()
+        return self._step_losses
+
+    @step_losses.setter
+    def step_losses(self, value) -> None:
+        self._step_losses, self._pending = value, []
 
     def add_callback(self, callback: Callback) -> None:
         self.callbacks.append(callback)
@@ -107,23 +128,31 @@ class Trainer:
             self.step_losses = torch.zeros(shape, device=self.batches.X.device)
             self.skipped = 0
         started = time.perf_counter()
+        pending = self._pending
         for step, batch in enumerate(self.batches.epoch(epoch, start_step), start=start_step):
-            self.step_losses[step] = self.train_step(*batch)
+            pending.append(self.train_step(*batch))
             self.step = step + 1
             for callback in self._step_callbacks:
                 callback.on_step_end(self, epoch, self.step)
             if self.interrupt_requested:
                 raise KeyboardInterrupt
-        rows = self.batches.step_rows(self.step_losses.device)
-        losses = self.step_losses.double()
-        if self.group is not None:  # each rank holds world_size x its share of each batch's loss
-            losses = self.group.sum(losses) / self.group.world_size
-        if self.on_nan == "skip-batch":
-            rows = torch.where(losses != 0, rows, torch.zeros_like(rows)) if self.skipped else rows
-        if self.members:  # (steps, N) losses: one mean per member
-            train_loss = ((losses * rows[:, None]).sum(dim=0) / rows.sum().clamp_min(1)).tolist()
+        if len(pending) == 1 and len(self.batches) == 1 and not (self.skipped or self.members) \
+                and self.group is None:
+            # one full-batch step: (loss * rows) / rows is the loss itself, exactly, in float64
+            train_loss = float(pending[0])
         else:
-            train_loss = float((losses * rows).sum() / rows.sum().clamp_min(1))
+            if self._step_rows is None or len(self._step_rows) != len(self.batches):
+                self._step_rows = self.batches.step_rows(self.step_losses.device)
+            rows = self._step_rows
+            losses = self.step_losses.double()
+            if self.group is not None:  # each rank holds world_size x its share of each batch's loss
+                losses = self.group.sum(losses) / self.group.world_size
+            if self.on_nan == "skip-batch":
+                rows = torch.where(losses != 0, rows, torch.zeros_like(rows)) if self.skipped else rows
+            if self.members:  # (steps, N) losses: one mean per member
+                train_loss = ((losses * rows[:, None]).sum(dim=0) / rows.sum().clamp_min(1)).tolist()
+            else:
+                train_loss = float((losses * rows).sum() / rows.sum().clamp_min(1))
         seconds = time.perf_counter() - started  # after the sync above: on a GPU the work is done
         if not all(math.isfinite(v) for v in (train_loss if self.members else [train_loss])):
             raise self._diverged(epoch)

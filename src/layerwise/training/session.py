@@ -19,6 +19,7 @@ from .batches import ResidentBatches, to_device_tensors
 from .callbacks import EarlyStopping, Progress, resolve_monitor
 from .loop import Trainer, predict_outputs
 from .optim import class_weight_vector, make_loss, make_optimizer, make_scheduler
+from .threads import available_cpus, choose_threads, torch_threads
 
 
 class TrainingSession:
@@ -69,6 +70,26 @@ class TrainingSession:
             from .loggers import check_available
 
             check_available(spec.log)
+        self._threads = None  # chosen on first use (`threads`): adopted copies never train
+
+    @property
+    def threads(self) -> int:
+        """CPU threads this run trains with; on resume, the count the run started with (results
+        depend on it in the last bits)."""
+        if self._threads is None:
+            import torch
+
+            spec, recorded = self.config.training, (self.config.resolved or {}).get("threads")
+            batch_rows = spec.batch_size or max(len(self.prepared.train_idx), 1)
+            if recorded:
+                self._threads = int(recorded)
+            elif getattr(self, "_adopted", None) is not None:
+                self._threads = torch.get_num_threads()
+            elif self.group is not None and not spec.threads:  # DDP: the ranks share the CPUs
+                self._threads = max(1, available_cpus() // self.group.world_size)
+            else:
+                self._threads = choose_threads(spec.threads, self.model, batch_rows)
+        return self._threads
 
     def _network(self, seed: int):
         import torch
@@ -148,7 +169,7 @@ class TrainingSession:
                     self.trainer.add_callback(logger)
         if not quiet:
             self.trainer.add_callback(Progress(self.config.training.epochs, stream))
-        with _interrupt_between_steps(self.trainer, enabled=self.group is None):
+        with _interrupt_between_steps(self.trainer, enabled=self.group is None), torch_threads(self.threads):
             try:
                 history = self.trainer.fit(self.config.training.epochs, *self.start)
             except KeyboardInterrupt:
