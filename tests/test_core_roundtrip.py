@@ -81,7 +81,8 @@ def test_predict_values_predicts_one_row(iris_run) -> None:
     row = pd.DataFrame([[6.7, 3.0, 5.2, 2.3]], columns=IRIS_COLUMNS)
     assert shown["prediction"] == iris_run.predict(row)[0]
     proba = iris_run.predict_proba(row)[0]
-    assert [shown[f"proba_{c}"] for c in ("setosa", "versicolor", "virginica")] == pytest.approx(proba, rel=1e-12)
+    # --values runs the network in NumPy (no torch import): equal to float32 precision
+    assert [shown[f"proba_{c}"] for c in ("setosa", "versicolor", "virginica")] == pytest.approx(proba, rel=1e-5)
 
 
 def test_string_labels_round_trip_through_a_table_with_categories_and_gaps(table_run, table_csv, tmp_path) -> None:

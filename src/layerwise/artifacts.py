@@ -294,9 +294,13 @@ def read_weights(run_dir: str | Path, card: dict) -> bytes:
     return data
 
 
-def load_model_files(run_dir: str | Path) -> tuple[dict, dict]:
-    """(model.json dict, state dict of CPU tensors) with clear errors for every bad case."""
-    from safetensors.torch import load
+def load_model_files(run_dir: str | Path, framework: str = "pt") -> tuple[dict, dict]:
+    """(model.json dict, state dict of CPU tensors) with clear errors for every bad case;
+    framework="np" gives NumPy arrays instead and does not import torch."""
+    if framework == "np":
+        from safetensors.numpy import load
+    else:
+        from safetensors.torch import load
 
     card = read_model_card(run_dir)
     data = read_weights(run_dir, card)

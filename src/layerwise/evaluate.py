@@ -81,8 +81,12 @@ def prediction_table(predictor, X, where: str):
 
 
 def predict_values(run_dir: str | Path, text: str) -> dict[str, Any]:
-    """One row given as 'v1,v2,...' in the order of the model's raw input columns."""
-    predictor = load_predictor(run_dir)
+    """One row given as 'v1,v2,...' in the order of the model's raw input columns. Dense
+    networks are run in NumPy (`light_predict`): one row does not need torch's ~1 s import."""
+    from .light_predict import load_light
+
+    _check_complete(Path(run_dir))
+    predictor = load_light(run_dir) or load_predictor(run_dir)
     columns = predictor.preprocessor.input_columns
     values = [v.strip() for v in text.split(",")]
     if len(values) != len(columns):
