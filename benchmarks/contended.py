@@ -8,8 +8,8 @@ thread per core, each measured quiet and then next to one busy process (a `while
 to the last CPU). W1 is timed per epoch (median of the timed epochs after a warm-up epoch, in a
 fresh worker process, like `benchmarks.peers`); the small table is a 20-epoch run of the
 synthetic table of breast_cancer's size (569 x 30) timed as a whole training loop. The pinned row under contention
-trains a tenth of W1's rows and scales its epoch by 10, so a collapse costs the benchmark seconds,
-not minutes (the note says so).
+trains a tenth of W1's rows (quiet and busy alike) and scales its epoch by 10, so a collapse costs
+the benchmark seconds, not minutes (the note says so).
 """
 
 from __future__ import annotations
@@ -69,17 +69,15 @@ def measure(timed: int, scratch: Path) -> list[dict]:
     rows = []
     for name, policy, w, scale in cases:
         print(f"  contention: {name} threads {policy} ...", file=sys.stderr, flush=True)
+        if w.threads and not w.run_epochs:  # pinned W1: a tenth of the rows, epoch scaled x10
+            w, scale = dataclasses.replace(w, rows=w.rows // 10), 10
         quiet, note = _seconds(w, timed, scratch)
-        busy_w, busy_scale = w, scale
-        if w.threads and not w.run_epochs:  # pinned W1 under contention: a tenth of the rows
-            busy_w, busy_scale = dataclasses.replace(w, rows=w.rows // 10), 10
         with BusyNeighbour():
-            busy, busy_note = _seconds(busy_w, timed, scratch)
-        if busy is not None:
-            busy *= busy_scale
+            busy, busy_note = _seconds(w, timed, scratch)
+        quiet, busy = (None if v is None else v * scale for v in (quiet, busy))
         notes = [n for n in (note, busy_note) if n]
-        if busy_scale != 1:
-            notes.append(f"busy: {busy_w.rows:,} rows, epoch x{busy_scale}")
+        if scale != 1:
+            notes.append(f"{w.rows:,} rows, epoch x{scale}")
         rows.append({"workload": name, "threads": policy, "quiet_s": quiet, "busy_s": busy,
                      "ratio": busy / quiet if quiet and busy else None, "note": "; ".join(notes)})
     return rows

@@ -65,6 +65,10 @@ def test_classification_metrics_equal_sklearns(seed):
     assert ours["accuracy"] == skm.accuracy_score(y_true, y_pred)
     assert (ours["precision_macro"], ours["recall_macro"], ours["f1_macro"]) == (p, r, f)
     assert ours["confusion"] == skm.confusion_matrix(y_true, y_pred, labels=labels).tolist()
+    per_class = metrics.per_class_scores(metrics.confusion_matrix(y_true, y_pred, n_classes))
+    reference = skm.precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+    for a, b in zip(per_class, reference):
+        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("outputs", [1, 3])
@@ -79,14 +83,15 @@ def test_regression_metrics_equal_sklearns(outputs, seed):
     assert ours["mse"] == skm.mean_squared_error(y_true, y_pred)
     assert ours["mae"] == skm.mean_absolute_error(y_true, y_pred)
     assert ours["r2"] == skm.r2_score(y_true, y_pred)
+    assert metrics.r2_score(y_true, y_pred) == skm.r2_score(y_true, y_pred)
 
 
-def test_training_and_scoring_iris_does_not_import_sklearn():
-    # `fit`: data, splits, training and the summary's metrics (a run directory's report adds
-    # its own diagnostics on top)
+def test_training_and_reporting_iris_does_not_import_sklearn(tmp_path):
+    # data, splits, training, the summary's metrics and the report's diagnostics and plots
     code = ("import sys, layerwise; "
-            "run = layerwise.fit({'data': {'source': 'builtin:iris'}, 'training': {'epochs': 1}}); "
+            "run = layerwise.train({'data': {'source': 'builtin:iris'}, 'training': {'epochs': 1}}, "
+            f"out={str(tmp_path / 'run')!r}, quiet=True); "
             "assert run.summary['test']['accuracy'] >= 0; "
-            "print(sorted(m for m in ('sklearn', 'matplotlib', 'torch._dynamo') if m in sys.modules))")
+            "print(sorted(m for m in ('sklearn', 'matplotlib.pyplot', 'torch._dynamo') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"

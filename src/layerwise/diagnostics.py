@@ -70,25 +70,25 @@ def judge(predictor, prepared) -> Optional[Judgement]:
 
 
 def _judge_classification(judgement: Judgement, predictor, train_targets: np.ndarray) -> None:
-    from sklearn.metrics import accuracy_score, log_loss, precision_recall_fscore_support
+    from .metrics import classification_metrics, confusion_matrix, per_class_scores
 
     part, encoder = judgement.holdout, predictor.encoder
     k = len(encoder.classes)
     truth = encoder.encode(part.y, where=f"{part.split} target").reshape(-1).astype(np.int64)
     proba = predictor.predict_proba(part.X, where=f"{part.split} rows")
     predicted = proba.argmax(axis=1)
-    precision, recall, f1, support = precision_recall_fscore_support(
-        truth, predicted, labels=np.arange(k), zero_division=0)
+    precision, recall, f1, support = per_class_scores(confusion_matrix(truth, predicted, k))
     judgement.per_class = [{"class": label, "precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
                            for label, p, r, f, s in zip(encoder.classes, precision, recall, f1, support)]
     # Baseline: always the training split's most frequent class, with its class frequencies as probabilities
     counts = np.bincount(train_targets.reshape(-1).astype(np.int64), minlength=k).astype(np.float64)
     prior = counts / counts.sum()
     majority = np.full(len(truth), int(counts.argmax()))
-    p, r, f, _ = precision_recall_fscore_support(truth, majority, labels=np.arange(k), average="macro", zero_division=0)
-    judgement.baseline = {"accuracy": float(accuracy_score(truth, majority)), "precision_macro": float(p),
-                          "recall_macro": float(r), "f1_macro": float(f)}
+    scores = classification_metrics(truth, majority, k)  # NumPy, equal to sklearn's (no sklearn import)
+    judgement.baseline = {key: scores[key] for key in ("accuracy", "precision_macro", "recall_macro", "f1_macro")}
     if predictor.task == "binary":
+        from sklearn.metrics import log_loss
+
         judgement.baseline["roc_auc"] = 0.5  # a constant score ranks no row above another
         judgement.baseline["log_loss"] = float(log_loss(truth, np.tile(prior[1], len(truth)), labels=[0, 1]))
         judgement.curves = _binary_curves(truth, proba[:, 1])
@@ -190,13 +190,12 @@ def permutation_importance(predictor, X, y, repeats: int = IMPORTANCE_REPEATS, w
 
 def _scorer(predictor, y: np.ndarray):
     """outputs -> accuracy (classification) or R² averaged over targets (regression)."""
-    from sklearn.metrics import r2_score
-
+    from .metrics import r2_score
     from .predictor import probabilities
 
     if predictor.task == "regression":
         truth = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
         # network outputs are standardised targets: map them back to the targets' units first
-        return lambda outputs: float(r2_score(truth, predictor.encoder.values(outputs).reshape(truth.shape)))
+        return lambda outputs: r2_score(truth, predictor.encoder.values(outputs).reshape(truth.shape))
     truth = predictor.encoder.encode(y).reshape(-1).astype(np.int64)
     return lambda outputs: float((probabilities(predictor.task, outputs).argmax(axis=1) == truth).mean())

@@ -18,10 +18,7 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, n_classes: in
     y_true = np.asarray(y_true).reshape(-1).astype(np.int64)
     y_pred = np.asarray(y_pred).reshape(-1).astype(np.int64)
     confusion = confusion_matrix(y_true, y_pred, n_classes)
-    true_positives = np.diag(confusion).astype(np.float64)
-    precision = _divide(true_positives, confusion.sum(axis=0))  # per predicted class
-    recall = _divide(true_positives, confusion.sum(axis=1))  # per true class
-    f1 = _divide(2 * true_positives, confusion.sum(axis=0) + confusion.sum(axis=1))
+    precision, recall, f1, _ = per_class_scores(confusion)
     return {
         "accuracy": float(np.average(y_true == y_pred)),
         "precision_macro": float(np.average(precision)),
@@ -30,6 +27,16 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, n_classes: in
         "confusion": confusion.tolist(),
         "rows": int(len(y_true)),
     }
+
+
+def per_class_scores(confusion: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(precision, recall, f1, support) per class from a confusion matrix, 0 where undefined:
+    `precision_recall_fscore_support(..., average=None, zero_division=0)`."""
+    true_positives = np.diag(confusion).astype(np.float64)
+    precision = _divide(true_positives, confusion.sum(axis=0))  # per predicted class
+    recall = _divide(true_positives, confusion.sum(axis=1))  # per true class
+    f1 = _divide(2 * true_positives, confusion.sum(axis=0) + confusion.sum(axis=1))
+    return precision, recall, f1, confusion.sum(axis=1)
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:

@@ -106,16 +106,28 @@ class EarlyStopping(Callback):
         return [m["best_epoch"] for m in self.members] if self.members else [self.best_epoch]
 
     def _keep_best(self, model, members: Optional[list[int]] = None) -> None:
-        live = model.state_dict()
-        if self.best_state is None or self.best_state.keys() != live.keys():
-            self.best_state = {k: v.detach().clone() for k, v in live.items()}
+        names, views = self._live_views(model)
+        if self.best_state is None or list(self.best_state) != names:
+            self.best_state = {k: v.clone() for k, v in zip(names, views)}
         elif members is not None:  # a group: only the improved members' slices of the stacks
-            for name, value in live.items():
-                self.best_state[name][members] = value.detach()[members]
+            for name, view in zip(names, views):
+                self.best_state[name][members] = view[members]
         else:  # one fused copy into the tensors kept from last time (tiny nets improve every epoch)
             import torch
 
-            torch._foreach_copy_([self.best_state[k] for k in live], [v.detach() for v in live.values()])
+            torch._foreach_copy_([self.best_state[k] for k in names], views)
+
+    def _live_views(self, model) -> tuple[list[str], list]:
+        """The model's state names and detached views of its live tensors, made once: a tiny
+        net improves every epoch, and `state_dict()` walks every module (longer than its step).
+        They are made again whenever the live storage moved (load_state_dict keeps it)."""
+        cached = getattr(self, "_live", None)
+        if cached is None or cached[0] is not model or any(
+                view.data_ptr() != source.data_ptr() for view, source in zip(cached[2], cached[3])):
+            live = model.state_dict(keep_vars=True)
+            self._live = cached = (model, list(live), [v.detach() for v in live.values()],
+                                   list(live.values()))
+        return cached[1], cached[2]
 
     def on_train_end(self, trainer, logs):
         if self.best_state is not None:
