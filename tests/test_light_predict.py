@@ -41,6 +41,7 @@ def test_numpy_outputs_match_the_torch_model(runs, name):
     assert light is not None
     torch_outputs = layerwise.load(run.dir).outputs(X)
     np.testing.assert_allclose(light.outputs(X), torch_outputs, rtol=1e-5, atol=1e-6)
+    assert str(light.module) == str(layerwise.load(run.dir).module)  # torch, built on demand
 
 
 def test_predict_values_imports_no_torch(runs):

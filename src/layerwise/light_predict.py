@@ -12,69 +12,82 @@ and the caller uses the torch predictor.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
 # model.json "network" keys this forward pass understands; anything else means another kind of network
 DENSE_KEYS = {"input_size", "hidden", "activations", "output_size", "output_activation", "bias",
               "dropout", "batch_norm", "flatten"}
+TYPED_KEYS = {"layers", "input_shape"}  # set only by typed `layers:` networks, which need torch
 BATCH_NORM_EPS = 1e-5  # torch.nn.BatchNorm1d's default, which build_model uses
 
 
-class LightPredictor:
-    """The parts of `Predictor` that `evaluate.prediction_table` uses, with a NumPy forward pass."""
+def _predictor_class():
+    from .predictor import Predictor
 
-    def __init__(self, meta: dict[str, Any], state: dict[str, np.ndarray]):
-        from .data.preprocess import Preprocessor
-        from .data.targets import TargetEncoder
+    class LightPredictor(Predictor):
+        """A `Predictor` (same preprocessing, labels, columns) whose forward pass is NumPy; the
+        torch module is built only if something asks for `.module`."""
 
-        self.meta, self.state = meta, state
-        network = meta["network"]
-        self.preprocessor = Preprocessor.from_dict(meta["preprocessing"])
-        self.encoder = TargetEncoder.from_meta(meta, network["output_size"])
+        def __init__(self, meta: dict[str, Any], state: dict[str, np.ndarray]):
+            # Predictor.__init__ takes a built module; these are the attributes it sets
+            from .data.preprocess import Preprocessor
+            from .data.targets import TargetEncoder
 
-    @property
-    def task(self) -> str:
-        return self.encoder.task
+            self.state = state
+            self.preprocessor = Preprocessor.from_dict(meta["preprocessing"])
+            self.encoder = TargetEncoder.from_meta(meta, meta["network"]["output_size"])
+            self.meta = meta
 
-    def outputs(self, X, where: str = "input") -> np.ndarray:
-        """As `Predictor.outputs`: logits (float32, like the torch model's) for classification,
-        values in the targets' own units (float64) for regression."""
-        from .explain.engine import activate
+        @property
+        def module(self):
+            from .predictor import _torch_module
 
-        network, state = self.meta["network"], self.state
-        a = self.preprocessor.transform(X, where).astype(np.float64)
-        a = a.reshape(len(a), -1)
-        activations = [*network["activations"], network["output_activation"]]
-        for i, activation in enumerate(activations, start=1):
-            a = a @ state[f"fc{i}.weight"].astype(np.float64).T
-            if f"fc{i}.bias" in state:
-                a = a + state[f"fc{i}.bias"]
-            hidden = i < len(activations)
-            if hidden and network["batch_norm"]:
-                mean, var = state[f"bn{i}.running_mean"], state[f"bn{i}.running_var"]
-                a = (a - mean) / np.sqrt(var.astype(np.float64) + BATCH_NORM_EPS)
-                a = a * state[f"bn{i}.weight"] + state[f"bn{i}.bias"]
-            a = activate(activation, a)
-        outputs = a.astype(np.float32)
-        return self.encoder.values(outputs) if self.task == "regression" else outputs
+            return _torch_module(self.meta, self.state)
+
+        def outputs(self, X, where: str = "input") -> np.ndarray:
+            """As `Predictor.outputs`: logits (float32, like the torch model's) for
+            classification, values in the targets' own units (float64) for regression."""
+            outputs = dense_forward(self.meta["network"], self.state, self.transform(X, where))
+            return self.encoder.values(outputs) if self.task == "regression" else outputs
+
+    return LightPredictor
 
 
-def load_light(run_dir: str | Path) -> Optional[LightPredictor]:
+def dense_forward(network: dict, state: dict[str, np.ndarray], features: np.ndarray) -> np.ndarray:
+    """The network's outputs for preprocessed rows, in float64, returned as float32."""
+    from .explain.engine import activate
+
+    a = features.astype(np.float64).reshape(len(features), -1)
+    activations = [*network["activations"], network["output_activation"]]
+    for i, activation in enumerate(activations, start=1):
+        a = a @ state[f"fc{i}.weight"].astype(np.float64).T
+        if f"fc{i}.bias" in state:
+            a = a + state[f"fc{i}.bias"]
+        if i < len(activations) and network["batch_norm"]:
+            mean, var = state[f"bn{i}.running_mean"], state[f"bn{i}.running_var"]
+            a = (a - mean) / np.sqrt(var.astype(np.float64) + BATCH_NORM_EPS)
+            a = a * state[f"bn{i}.weight"] + state[f"bn{i}.bias"]
+        a = activate(activation, a)
+    return a.astype(np.float32)
+
+
+def load_light(run_dir: str | Path):
     """The NumPy predictor of a finished dense run, or None when the network needs torch."""
     from .artifacts import load_model_files
     from .errors import LayerwiseError
 
     meta, state = load_model_files(run_dir, framework="np")
     network = meta.get("network")
-    if not isinstance(network, dict) or set(network) != DENSE_KEYS:
+    if not isinstance(network, dict) or not DENSE_KEYS <= set(network) <= DENSE_KEYS | TYPED_KEYS:
+        return None
+    if any(network.get(key) is not None for key in TYPED_KEYS):  # typed `layers:` networks
         return None
     try:
-        expected = _expected_keys(network)
-        if set(state) != expected:
-            raise KeyError("weights file and model.json name different layers")
-        return LightPredictor(meta, state)
+        if set(state) != _expected_keys(network):
+            return None  # not the layout this forward pass knows; the torch predictor decides
+        return _predictor_class()(meta, state)
     except (KeyError, TypeError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise LayerwiseError(f"{run_dir}: model files do not match each other ({first[:200]})") from None

@@ -107,6 +107,16 @@ def probabilities(task: str, outputs: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=1, keepdims=True)
 
 
+def _torch_module(meta: dict, state: dict):
+    """The torch network of model.json's "network", holding `state` (tensors or NumPy arrays)."""
+    import torch
+
+    module = build_model(Architecture.from_dict(meta["network"]))
+    module.load_state_dict({k: torch.from_numpy(np.array(v)) if isinstance(v, np.ndarray) else v
+                            for k, v in state.items()})
+    return module.eval()
+
+
 def load(run_dir: str | Path) -> Predictor:
     """Rebuild the predictor of a finished run from its own files."""
     from .artifacts import load_model_files
@@ -114,8 +124,7 @@ def load(run_dir: str | Path) -> Predictor:
     meta, state = load_model_files(run_dir)
     try:
         arch = Architecture.from_dict(meta["network"])
-        module = build_model(arch)
-        module.load_state_dict(state)
+        module = _torch_module(meta, state)
         preprocessor = Preprocessor.from_dict(meta["preprocessing"])
         encoder = TargetEncoder.from_meta(meta, arch.output_size)
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
