@@ -76,7 +76,7 @@ def train(
     nproc_per_node: Optional[int] = typer.Option(None, "--nproc-per-node", min=1, help="Train one run with N processes on this machine (DDP: gloo on CPU, NCCL with a GPU each); torchrun works too."),
     resume_dir: Optional[Path] = typer.Option(None, "--resume", help="Continue this run directory instead of starting a new one."),
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or mps (default auto: cuda, then mps, then cpu)."),
-    threads: Optional[int] = typer.Option(None, "--threads", min=0, help="CPU threads for torch; 0 = auto (1 for small layers, the free CPUs otherwise)."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=0, help="CPU threads for torch: 0 = auto, 1 for small layers, else the free CPUs (default 0)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Run directory (default runs/<data>-<timestamp>)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run in --out."),
     set_: Optional[List[str]] = typer.Option(None, "--set", help="Override any config key: --set training.lr=0.01"),

@@ -70,21 +70,17 @@ class TrainingSession:
             from .loggers import check_available
 
             check_available(spec.log)
-        self._threads = None  # chosen on first use (`threads`): adopted copies never train
+        self._threads = None  # chosen on first use (`threads`), after the model exists
 
     @property
     def threads(self) -> int:
         """CPU threads this run trains with; on resume, the count the run started with (results
         depend on it in the last bits)."""
         if self._threads is None:
-            import torch
-
             spec, recorded = self.config.training, (self.config.resolved or {}).get("threads")
             batch_rows = spec.batch_size or max(len(self.prepared.train_idx), 1)
             if recorded:
                 self._threads = int(recorded)
-            elif getattr(self, "_adopted", None) is not None:
-                self._threads = torch.get_num_threads()
             elif self.group is not None and not spec.threads:  # DDP: the ranks share the CPUs
                 self._threads = max(1, available_cpus() // self.group.world_size)
             else:
