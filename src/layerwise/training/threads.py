@@ -2,8 +2,9 @@
 
 torch's default is one intra-op thread per core. Every GEMM then waits for all of them, so when
 another process keeps one core busy each step waits for a descheduled thread: a W1 epoch took
-50-97 s with 2 threads and 1.8-3.2 s with 1 on this 2-core machine under load (W1 = MNIST-sized
-784-100-50-10, measured side by side). Small layers gain nothing from a second thread anyway.
+50-97 s with 2 threads and 1.8-3.2 s with 1 on this shared 2-core machine at load average ~10
+(W1 = MNIST-sized 784-100-50-10, alternating in one process). Small layers gain nothing from a
+second thread anyway.
 
 `auto` (0) therefore picks:
 - 1 thread when one step's matrix work is small (under SMALL_STEP_MACS multiply-adds), or
