@@ -22,6 +22,10 @@ from helpers import FUZZ_OUTCOMES, mixed_table
 # Set before torch is imported (here, at collection), and inherited by CLI subprocesses.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
+# Configs that name no preset train as `preset: plain` here: the suite's many small runs keep their
+# tiny, fast settings (auto would pick 3x256 layers and up to 256 epochs). tests/test_preset.py
+# and the benchmark exercise `preset: auto` by naming it.
+os.environ.setdefault("LAYERWISE_PRESET", "plain")
 
 # Fixed example counts: CI runs the same cases every time (derandomize) in bounded time.
 # HYPOTHESIS_PROFILE=explore LAYERWISE_FUZZ_SCALE=10 tries ten times as many fresh random cases.

@@ -2,7 +2,7 @@
 from raw feature values to probabilities (classification) or values (regression).
 
 What the graph does, in the predictor's own order (data/preprocess.py):
-  numeric columns      NaN -> the training median, then (x - mean) / std, computed in float64
+  numeric columns      NaN -> the training median, then (x - mean) / std [then smooth clipping], in float64
                        like the predictor; plus a 0/1 column per "<col>_missing" indicator
   categorical columns  ONNX: the raw strings, mapped to category codes by an ai.onnx.ml
                        LabelEncoder (unseen or "" -> all-zero block); TorchScript: int64 codes
@@ -135,6 +135,7 @@ def export_module(predictor):
             numeric = [] if self.image else state["numeric"]
             self.n_numeric = len(numeric)
             self.scale = float(state.get("scale", 1.0))
+            self.clip = float(state.get("smooth_clip") or 0.0)
             double = dict(dtype=torch.float64)
             self.register_buffer("median", torch.tensor([c["median"] for c in numeric], **double))
             self.register_buffer("mean", torch.tensor([c["mean"] for c in numeric], **double))
@@ -158,6 +159,8 @@ def export_module(predictor):
                 x = inputs[0].double()  # (n, n_numeric); float64 like the predictor
                 missing = torch.isnan(x)
                 z = (torch.where(missing, self.median, x) - self.mean) / self.std
+                if self.clip:  # smooth clipping, as data/preprocess.py
+                    z = z / torch.sqrt(1.0 + (z / self.clip) ** 2)
                 parts.append(z.float())
                 if self.n_indicators:
                     parts.append(missing.index_select(1, self.indicators).float())

@@ -16,9 +16,11 @@ def train_copies(config, data, repeat: int, quiet: bool, overwrite: bool, stream
     from .training.prepare import load_training_data, prepare
     from .training.session import TrainingSession
 
+    if config.preset == "auto" and "dropout" not in config.network.model_fields_set:
+        config.network.dropout = 0.0  # copies share one vmapped step, which has no dropout
+    prepared = prepare(config, load_training_data(config, data))  # applies the preset to config
     check_repeatable(config)
-    first = copy_config(config, 0)
-    prepared = prepare(first, load_training_data(first, data))
+    first = copy_config(config, 0)  # prepared with `config`: the same splits (split_seed = seed)
     device = resolve_device(config.training.device)
     session = TrainingSession(first, prepared, device, copies=repeat)
     for callback in callbacks:

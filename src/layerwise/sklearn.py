@@ -93,7 +93,8 @@ class _NetBase(BaseEstimator):
             weights = {str(label): weight for label, weight in weights.items()}
         if weights is not None:
             training["class_weights"] = weights
-        raw = {"task": task, "data": {"val_split": self.val_split, "test_split": 0.0},
+        # plain: the constructor's arguments are the whole recipe, as in scikit-learn
+        raw = {"preset": "plain", "task": task, "data": {"val_split": self.val_split, "test_split": 0.0},
                "network": {"hidden": hidden, "activation": activation, "dropout": self.dropout},
                "training": training}
         _merge(raw, self.config or {})
@@ -328,8 +329,12 @@ def _prepare(config, X, y, sample_weight, encoder, kept=None):
     labels = targets.reshape(-1) if encoder.task != "regression" else None
     train, val = split_indices(np.arange(len(X)), config.data.val_split, config.training.seed + 1, labels)
     if kept is None:
+        from .recipe import apply_preset
+
         kind = "table" if hasattr(X, "columns") else "array"
-        pre = Preprocessor.fit(X, kind, rows=train, standardize=config.data.standardize)
+        apply_preset(config, encoder.task, len(train), kind)  # only with config={"preset": "auto"}
+        pre = Preprocessor.fit(X, kind, rows=train, standardize=config.data.standardize,
+                               scaling=config.data.scaling, smooth_clip=config.data.smooth_clip)
         arch = resolve_architecture(config.network, pre.n_features, encoder.n_outputs)
     else:
         pre, arch = kept.preprocessor, kept.architecture

@@ -7,6 +7,7 @@ one set of defaults. Unknown keys are errors (a typo must not silently fall back
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal, Optional, Union
 
@@ -50,6 +51,8 @@ class DataSpec(_Strict):
     # regression: train on (y - mean) / std of the training targets, predict in the original units
     # (None: the same as `standardize`, so raw-value tutorials stay raw)
     standardize_target: Optional[bool] = None
+    scaling: Literal["standard", "robust"] = "standard"  # numeric columns: mean/std, or median/IQR
+    smooth_clip: bool = False  # after scaling, x / sqrt(1 + (x/3)^2): outliers squashed to about +-3
 
     def scales_target(self) -> bool:
         return self.standardize if self.standardize_target is None else self.standardize_target
@@ -174,6 +177,8 @@ class TrainingSpec(_Strict):
     # the metric that picks the best epoch (early stopping, best-weight restore): any column of
     # metrics.csv, loss-like ones minimised. None: val_accuracy (classification), val_r2 (regression)
     monitor: Optional[str] = None
+    label_smoothing: float = Field(0.0, ge=0.0, lt=1.0)  # classification: soften the one-hot targets
+    adam_beta2: float = Field(0.999, gt=0.0, lt=1.0)  # Adam/AdamW second-moment decay
     shuffle: bool = True
     checkpoint_every: int = Field(0, ge=0)  # also checkpoint every N steps (0: at epoch ends only)
     on_nan: Literal["stop", "skip-batch"] = "stop"  # a non-finite loss stops the run, or skips the batch
@@ -202,6 +207,11 @@ class TrainingSpec(_Strict):
 
 
 class RunConfig(_Strict):
+    # auto: settings the config leaves out are chosen from the task and data size (recipe.py);
+    # plain: every left-out setting keeps its default shown above. A config that names no preset
+    # takes $LAYERWISE_PRESET, else auto (the test suite sets plain: small, fast tutorial settings)
+    preset: Literal["auto", "plain"] = Field(default_factory=lambda: os.environ.get("LAYERWISE_PRESET") or "auto",
+                                             validate_default=True)
     data: DataSpec = Field(default_factory=DataSpec)
     network: NetworkSpec = Field(default_factory=NetworkSpec)
     task: Literal["auto", "multiclass", "binary", "regression"] = "auto"

@@ -31,7 +31,8 @@ class Preprocessor:
 
     # ---- fitting -------------------------------------------------------------------------------
     @classmethod
-    def fit(cls, X, kind: str, pixel_scale: float = 1.0, rows=None, standardize: bool = True) -> "Preprocessor":
+    def fit(cls, X, kind: str, pixel_scale: float = 1.0, rows=None, standardize: bool = True,
+            scaling: str = "standard", smooth_clip: bool = False) -> "Preprocessor":
         """Learn from the rows `rows` of X (all rows when None); X itself is never copied."""
         if kind == "image":
             return cls({"kind": "image", "shape": list(X.shape[1:]), "scale": float(pixel_scale)})
@@ -41,6 +42,11 @@ class Preprocessor:
             state = {"kind": "array", "numeric": _numeric_stats(matrix, names, rows), "categorical": []}
         else:
             state = _fit_table(X, rows)
+        if standardize and scaling == "robust":
+            _robust_scales(X if kind == "array" else _FrameRows(X[[c["name"] for c in state["numeric"]]]),
+                           state["numeric"], rows, kind == "array")
+        if standardize and smooth_clip:
+            state["smooth_clip"] = SMOOTH_CLIP
         if not standardize:  # keep the imputation, drop the scaling
             for column in state["numeric"]:
                 column["mean"], column["std"] = 0.0, 1.0
@@ -85,7 +91,8 @@ class Preprocessor:
             return self._transform_image(X, where)
         if self.kind == "array":
             matrix = _as_matrix(X, len(self.state["numeric"]), where)
-            return _finite(_apply_numeric(matrix, self.state["numeric"]), where, self.feature_names)
+            return _finite(_apply_numeric(matrix, self.state["numeric"], self.state.get("smooth_clip")),
+                           where, self.feature_names)
         return _transform_table(self.state, X, where)
 
     def _transform_image(self, X, where: str) -> np.ndarray:
@@ -205,7 +212,30 @@ def release_pages(matrix, start: int, stop: int) -> None:
         libc.madvise(ctypes.c_void_p(aligned), ctypes.c_size_t(length), mmap.MADV_DONTNEED)
 
 
-def _apply_numeric(matrix: np.ndarray, stats: list[dict]) -> np.ndarray:
+SMOOTH_CLIP = 3.0  # smooth clipping bound: x / sqrt(1 + (x / 3)^2) (RealMLP's robust preprocessing)
+
+
+def _robust_scales(matrix, stats: list[dict], rows, flat: bool) -> None:
+    """Centre at the median and scale by the interquartile range (half the range, then 1, when
+    that is 0: binary and near-constant columns), as RealMLP does: a few huge values no longer
+    squash the rest of a column towards 0. Quantiles over at most MEDIAN_CELLS sampled cells."""
+    rows = np.arange(len(matrix)) if rows is None else np.asarray(rows)
+    width = max(len(stats), 1)
+    step = max(1, -(-len(rows) * width // MEDIAN_CELLS))
+    sample = np.asarray(matrix[rows[::step]], dtype=np.float64).reshape(len(rows[::step]), -1) if flat \
+        else np.asarray(matrix[rows[::step]], dtype=np.float64)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        low, high = np.nanquantile(sample, [0.25, 0.75], axis=0)
+        spread_min, spread_max = np.nanmin(sample, axis=0), np.nanmax(sample, axis=0)
+    for j, column in enumerate(stats):
+        scale = high[j] - low[j]
+        if not scale > 0:
+            scale = (spread_max[j] - spread_min[j]) / 2
+        column["mean"], column["std"] = column["median"], float(scale) if scale > 0 else 1.0
+
+
+def _apply_numeric(matrix: np.ndarray, stats: list[dict], clip: Optional[float] = None) -> np.ndarray:
     n = len(matrix)
     indicators = [j for j, c in enumerate(stats) if c["indicator"]]
     out = np.empty((n, len(stats) + len(indicators)), dtype=np.float32)
@@ -219,7 +249,10 @@ def _apply_numeric(matrix: np.ndarray, stats: list[dict]) -> np.ndarray:
         chunk = np.where(missing, median, chunk)
         stop = start + len(chunk)
         with np.errstate(over="ignore"):  # beyond float32's range becomes inf, which _finite reports
-            out[start:stop, :len(stats)] = (chunk - mean) / std
+            scaled = (chunk - mean) / std
+            if clip:  # smooth: x / sqrt(1 + (x/c)^2) is ~x near 0 and tends to +-c
+                scaled = scaled / np.sqrt(1.0 + (scaled / clip) ** 2)
+            out[start:stop, :len(stats)] = scaled
         out[start:stop, len(stats):] = missing[:, indicators]
     return out
 
@@ -331,7 +364,8 @@ def _transform_table(state: dict, frame, where: str) -> np.ndarray:
             and not pd.api.types.is_bool_dtype(numeric[c])]
     if text:  # numbers that arrived as text (e.g. CSV cells with quotes): convert those columns only
         numeric = numeric.assign(**{c: convert(numeric[c]) for c in text})
-    parts = [_finite(_apply_numeric(_FrameRows(numeric), state["numeric"]), where, numeric_names)]
+    parts = [_finite(_apply_numeric(_FrameRows(numeric), state["numeric"], state.get("smooth_clip")),
+                     where, numeric_names)]
     for column in state["categorical"]:
         values = frame[column["name"]]
         # get_indexer, not pd.Categorical(values, categories=...): pandas deprecates unseen values there.

@@ -23,19 +23,32 @@ def resolve_loss(task: str, loss: str) -> str:
     return loss
 
 
-def make_loss(name: str, class_weights=None):
-    """A mean-reduced torch loss. `class_weights` is a float tensor (one weight per class)."""
+def make_loss(name: str, class_weights=None, label_smoothing: float = 0.0):
+    """A mean-reduced torch loss. `class_weights` is a float tensor (one weight per class);
+    `label_smoothing` moves that much of each one-hot target onto the classes evenly."""
     from torch import nn
 
     if name == "cross_entropy":
-        return nn.CrossEntropyLoss(weight=class_weights)
+        return nn.CrossEntropyLoss(weight=class_weights, label_smoothing=label_smoothing)
     if name == "bce":
+        bce = _smoothed_bce(label_smoothing) if label_smoothing else nn.BCEWithLogitsLoss
         if class_weights is None:
-            return nn.BCEWithLogitsLoss()
+            return bce()
         # pos_weight rescales positives relative to negatives: w1 / w0 keeps the balance
         # `balanced` asks for while leaving the loss on the unweighted scale for negatives.
-        return nn.BCEWithLogitsLoss(pos_weight=class_weights[1:2] / class_weights[0])
+        return bce(pos_weight=class_weights[1:2] / class_weights[0])
     return {"mse": nn.MSELoss, "l1": nn.L1Loss, "huber": nn.HuberLoss}[name]()
+
+
+def _smoothed_bce(epsilon: float):
+    """BCEWithLogitsLoss on targets y(1 - eps) + eps/2: cross-entropy's label smoothing for 2 classes."""
+    from torch import nn
+
+    class SmoothedBCEWithLogitsLoss(nn.BCEWithLogitsLoss):
+        def forward(self, outputs, target):
+            return super().forward(outputs, target * (1.0 - epsilon) + 0.5 * epsilon)
+
+    return SmoothedBCEWithLogitsLoss
 
 
 def class_weight_vector(spec: TrainingSpec, y_train: np.ndarray, classes: Optional[list]) -> Optional[np.ndarray]:
@@ -77,10 +90,11 @@ def make_optimizer(spec: TrainingSpec, parameters, device_type: str):
     if spec.optimizer == "sgd":
         return lean_class(torch.optim.SGD)(params, lr=spec.lr, momentum=spec.momentum, nesterov=spec.nesterov,
                                weight_decay=spec.weight_decay, **speed)
+    betas = (0.9, spec.adam_beta2)
     if spec.optimizer == "adam":
-        return lean_class(torch.optim.Adam)(params, lr=spec.lr, weight_decay=spec.weight_decay, **speed)
+        return lean_class(torch.optim.Adam)(params, lr=spec.lr, betas=betas, weight_decay=spec.weight_decay, **speed)
     if spec.optimizer == "adamw":
-        return lean_class(torch.optim.AdamW)(params, lr=spec.lr, weight_decay=spec.weight_decay, **speed)
+        return lean_class(torch.optim.AdamW)(params, lr=spec.lr, betas=betas, weight_decay=spec.weight_decay, **speed)
     return lean_class(torch.optim.RMSprop)(params, lr=spec.lr, momentum=spec.momentum,
                                weight_decay=spec.weight_decay, **speed)
 

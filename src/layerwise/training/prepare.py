@@ -112,8 +112,11 @@ def prepare(config: RunConfig, dataset: Dataset, sample_weight=None, rows=None) 
     if task == "regression" and config.data.scales_target():  # learned on the training rows only
         encoder = TargetEncoder.fit(dataset.y, task, f"{dataset.name} target", train_idx, standardize=True)
         targets = encoder.encode(dataset.y, where=f"{dataset.name} target")
+    from ..recipe import apply_preset
+
+    apply_preset(config, task, len(train_idx), dataset.kind)  # preset auto: fill in what the config leaves out
     preprocessor = Preprocessor.fit(dataset.X, dataset.kind, dataset.pixel_scale, train_idx,
-                                    config.data.standardize)
+                                    config.data.standardize, config.data.scaling, config.data.smooth_clip)
     features = preprocessor.transform(dataset.X, where=dataset.name)
     arch = resolve_architecture(config.network, preprocessor.n_features, encoder.n_outputs, preprocessor.sample_shape)
     prepared = Prepared(dataset.name, task, loss, features, targets, train_idx, val_idx, test_idx,

@@ -46,7 +46,8 @@ class TrainingSession:
             weights = None if prepared.weights is None else torch.from_numpy(prepared.weights).to(device)
             self.batches = ResidentBatches(X, y, train_rows, spec.batch_size, spec.shuffle, spec.seed, weights=weights)
         weights = class_weight_vector(spec, prepared.targets[prepared.train_idx], prepared.encoder.classes)
-        self.loss_fn = make_loss(prepared.loss, None if weights is None else torch.from_numpy(weights).to(device))
+        self.loss_fn = make_loss(prepared.loss, None if weights is None else torch.from_numpy(weights).to(device),
+                                 spec.label_smoothing if prepared.task != "regression" else 0.0)
         if group is not None:
             self.batches = self._shard(group)
         self.optimizer = make_optimizer(spec, self.model.parameters(), torch.device(device).type)

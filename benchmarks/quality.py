@@ -1,0 +1,206 @@
+"""Model quality with default settings: layerwise (only data and target given) against what a
+practitioner gets from scikit-learn (MLP with early stopping; HistGradientBoosting) and from
+RealMLP-TD (pytabkit), on the same splits, several seeds.
+
+    python -m benchmarks.quality                      # every table, 3 seeds -> stdout table
+    python -m benchmarks.quality --tables wine penguins --seeds 0 --models layerwise hgb
+    python -m benchmarks.quality --variant lr=0.001 --variant network.dropout=0 ...  # ablation
+    python -m benchmarks.quality --write benchmarks/QUALITY.md
+
+Scores: test accuracy (classification) or test R^2 (regression) on a stratified 20% hold-out
+that no model sees; each model gets the other 80% and does its own validation split. Seconds
+are wall time of fit (+ predict) on this machine, which is shared: read them as ratios.
+Results are appended as JSON lines to --results so a long run can be resumed and re-reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .quality_data import TABLES, load_table
+
+MODELS = ("layerwise", "sklearn_mlp", "hgb", "realmlp")
+
+
+def split(X, y, task: str, seed: int):
+    from sklearn.model_selection import train_test_split
+
+    return train_test_split(X, y, test_size=0.2, random_state=seed,
+                            stratify=y if task == "classification" else None)
+
+
+def score(task: str, y_true, y_pred) -> float:
+    from sklearn.metrics import accuracy_score, r2_score
+
+    if task == "classification":
+        return float(accuracy_score(np.asarray(y_true).astype(str), np.asarray(y_pred).astype(str)))
+    return float(r2_score(np.asarray(y_true, dtype=np.float64), np.asarray(y_pred, dtype=np.float64)))
+
+
+# ---- the models ------------------------------------------------------------------------------
+
+def fit_layerwise(X_train, y_train, X_test, task, seed, overrides=()):
+    """`layerwise train --data table.csv --target y`: the defaults, nothing else (plus --variant)."""
+    import layerwise
+
+    config = {"training": {"seed": seed}, "data": {"test_split": 0.0}}
+    run = layerwise.fit(config, data=(X_train, y_train.to_numpy()), overrides=list(overrides))
+    return run.predict(X_test)
+
+
+def _columns(X):
+    categorical = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
+    return [c for c in X.columns if c not in categorical], categorical
+
+
+def fit_sklearn_mlp(X_train, y_train, X_test, task, seed):
+    """The standard pipeline: impute + scale numbers, impute + one-hot categories; scaled targets."""
+    from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
+    from sklearn.impute import SimpleImputer
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    numeric, categorical = _columns(X_train)
+    prep = ColumnTransformer([
+        ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
+        ("cat", make_pipeline(SimpleImputer(strategy="most_frequent"),
+                              OneHotEncoder(handle_unknown="ignore", sparse_output=False)), categorical)])
+    if task == "classification":
+        model = make_pipeline(prep, MLPClassifier(early_stopping=True, random_state=seed, max_iter=500))
+    else:
+        model = TransformedTargetRegressor(
+            make_pipeline(prep, MLPRegressor(early_stopping=True, random_state=seed, max_iter=500)),
+            transformer=StandardScaler())
+    X_train, X_test = _as_text_categories(X_train, categorical), _as_text_categories(X_test, categorical)
+    return model.fit(X_train, y_train).predict(X_test)
+
+
+def _as_text_categories(X, categorical):
+    X = X.copy()
+    for c in categorical:
+        X[c] = X[c].astype(object).where(X[c].notna(), np.nan)
+    return X
+
+
+def _as_category_dtype(X_train, X_test):
+    _, categorical = _columns(X_train)
+    X_train, X_test = X_train.copy(), X_test.copy()
+    for c in categorical:
+        levels = sorted(X_train[c].dropna().astype(str).unique())
+        X_train[c] = pd.Categorical(X_train[c].astype(object).where(X_train[c].notna()).map(
+            lambda v: v if pd.isna(v) else str(v)), categories=levels)
+        X_test[c] = pd.Categorical(X_test[c].astype(object).where(X_test[c].notna()).map(
+            lambda v: v if pd.isna(v) else str(v)), categories=levels)
+    return X_train, X_test
+
+
+def fit_hgb(X_train, y_train, X_test, task, seed):
+    """HistGradientBoosting with native categorical support (categories as pandas categoricals)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+    X_train, X_test = _as_category_dtype(X_train, X_test)
+    cls = HistGradientBoostingClassifier if task == "classification" else HistGradientBoostingRegressor
+    return cls(categorical_features="from_dtype", random_state=seed).fit(X_train, y_train).predict(X_test)
+
+
+def fit_realmlp(X_train, y_train, X_test, task, seed):
+    """RealMLP-TD from pytabkit with its defaults (CPU)."""
+    from pytabkit import RealMLP_TD_Classifier, RealMLP_TD_Regressor
+
+    X_train, X_test = _as_category_dtype(X_train, X_test)
+    numeric, _ = _columns(X_train)  # pytabkit refuses NaN in numeric columns: impute the train median
+    medians = X_train[numeric].median()
+    X_train, X_test = X_train.fillna(medians), X_test.fillna(medians)
+    cls = RealMLP_TD_Classifier if task == "classification" else RealMLP_TD_Regressor
+    model = cls(random_state=seed, device="cpu", n_threads=torch_threads(), verbosity=0)
+    return model.fit(X_train, y_train).predict(X_test)
+
+
+def torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+FITTERS = {"layerwise": fit_layerwise, "sklearn_mlp": fit_sklearn_mlp, "hgb": fit_hgb, "realmlp": fit_realmlp}
+
+
+# ---- running and reporting ---------------------------------------------------------------------
+
+def run_one(model: str, table: str, seed: int, max_rows: int, variant=()) -> dict:
+    X, y, task = load_table(table, max_rows)
+    X_train, X_test, y_train, y_test = split(X, y, task, seed)
+    started = time.perf_counter()
+    if model == "layerwise":
+        predicted = fit_layerwise(X_train, y_train, X_test, task, seed, variant)
+    else:
+        predicted = FITTERS[model](X_train, y_train, X_test, task, seed)
+    seconds = time.perf_counter() - started
+    return {"model": model + ("[" + ",".join(variant) + "]" if variant else ""), "table": table, "seed": seed,
+            "task": task, "rows": len(X), "score": score(task, y_test, predicted), "seconds": round(seconds, 2)}
+
+
+def report(rows: list[dict]) -> str:
+    """Markdown: mean score per (table, model) over seeds, seconds per fit, and the summary lines."""
+    frame = pd.DataFrame(rows)
+    models = list(dict.fromkeys(frame["model"]))
+    tables = list(dict.fromkeys(frame["table"]))
+    mean = frame.groupby(["table", "model"])["score"].mean().unstack()
+    seconds = frame.groupby(["table", "model"])["seconds"].mean().unstack()
+    seeds = frame.groupby(["table", "model"])["seed"].nunique().unstack()
+    lines = ["| table | rows | metric | " + " | ".join(models) + " |",
+             "|---|---:|---|" + "---:|" * len(models)]
+    for table in tables:
+        task = frame.loc[frame["table"] == table, "task"].iloc[0]
+        cells = [f"{mean.loc[table, m]:.4f} ({seconds.loc[table, m]:.1f}s)" if m in mean and pd.notna(mean.loc[table, m])
+                 else "-" for m in models]
+        rows_used = int(frame.loc[frame["table"] == table, "rows"].iloc[0])
+        lines.append(f"| {table} | {rows_used:,} | {'accuracy' if task == 'classification' else 'R²'} | " + " | ".join(cells) + " |")
+    complete = mean.dropna()
+    lines.append("| **mean** (tables every model finished) | | | " + " | ".join(
+        f"**{complete[m].mean():.4f}**" if m in complete else "-" for m in models) + " |")
+    lines.append("")
+    lines.append(f"Seeds per cell: {int(seeds.min().min())}-{int(seeds.max().max())}; score = mean over seeds; "
+                 "(s) = mean seconds per fit+predict on the shared 2-core CPU.")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tables", nargs="*", default=list(TABLES))
+    parser.add_argument("--models", nargs="*", default=list(MODELS), choices=MODELS)
+    parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
+    parser.add_argument("--max-rows", type=int, default=8000, help="subsample bigger tables (bounds the run's time)")
+    parser.add_argument("--variant", action="append", default=[], help="layerwise override key=value (ablation)")
+    parser.add_argument("--results", default="benchmarks/quality_results.jsonl")
+    parser.add_argument("--write", help="also write the markdown table to this file")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (2 spin against each other on a busy 2-core box)")
+    args = parser.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(args.threads)
+    path = Path(args.results)
+    for seed in args.seeds:
+        for table in args.tables:
+            for model in args.models:
+                row = run_one(model, table, seed, args.max_rows, tuple(args.variant) if model == "layerwise" else ())
+                print(json.dumps(row), flush=True)
+                with path.open("a") as handle:
+                    handle.write(json.dumps(row) + "\n")
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rows = [r for r in rows if r["table"] in args.tables]
+    text = report(rows)
+    print(text)
+    if args.write:
+        Path(args.write).write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

