@@ -172,6 +172,42 @@ def report(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def ablation(rows: list[dict]) -> str:
+    """Markdown: for each layerwise variant (one recipe ingredient switched back), its mean score
+    change against the full default on the (table, seed) pairs both ran."""
+    frame = pd.DataFrame(rows)
+    frame = frame[frame["model"].str.startswith("layerwise")]
+    full = frame[frame["model"] == "layerwise"].set_index(["table", "seed"])["score"]
+    lines = ["| variant (ingredient switched off) | tables | mean score change vs default | per table |",
+             "|---|---:|---:|---|"]
+    for variant, group in frame[frame["model"] != "layerwise"].groupby("model", sort=False):
+        group = group.set_index(["table", "seed"])["score"]
+        common = group.index.intersection(full.index)
+        if not len(common):
+            continue
+        delta = group[common] - full[common]
+        per_table = ", ".join(f"{t} {d:+.3f}" for (t, _), d in delta.items())
+        lines.append(f"| {variant.removeprefix('layerwise')} | {len(common)} | {delta.mean():+.4f} | {per_table} |")
+    return "\n".join(lines)
+
+
+def time_default_10k(out_dir: str = "/tmp") -> float:
+    """Seconds for `layerwise train --data t.csv --target y` (all defaults) on a synthetic
+    10,000-row, 20-column table (binary target), as a new user would run it: CLI start included."""
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(10_000, 20))
+    y = (X[:, :5].sum(axis=1) + np.sin(3 * X[:, 5]) + rng.normal(size=10_000) > 0).astype(int)
+    path = Path(out_dir) / "lw_10k_x_20.csv"
+    pd.DataFrame(X, columns=[f"x{j}" for j in range(20)]).assign(y=y).to_csv(path, index=False)
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "layerwise", "train", "--data", str(path), "--target", "y",
+                    "--out", str(Path(out_dir) / "lw_10k_run"), "--overwrite", "--quiet"], check=True)
+    return time.perf_counter() - started
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tables", nargs="*", default=list(TABLES))
@@ -182,7 +218,11 @@ def main(argv=None) -> None:
     parser.add_argument("--results", default="benchmarks/quality_results.jsonl")
     parser.add_argument("--write", help="also write the markdown table to this file")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (2 spin against each other on a busy 2-core box)")
+    parser.add_argument("--time-10k", action="store_true", help="only time default training on 10,000 x 20")
     args = parser.parse_args(argv)
+    if args.time_10k:
+        print(f"default training, 10,000 x 20 table: {time_default_10k():.1f} s")
+        return
     import torch
 
     torch.set_num_threads(args.threads)
@@ -196,7 +236,9 @@ def main(argv=None) -> None:
                     handle.write(json.dumps(row) + "\n")
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     rows = [r for r in rows if r["table"] in args.tables]
-    text = report(rows)
+    text = report([r for r in rows if not r["model"].startswith("layerwise[")])
+    if any(r["model"].startswith("layerwise[") for r in rows):
+        text += "\n\n" + ablation(rows)
     print(text)
     if args.write:
         Path(args.write).write_text(text + "\n")
