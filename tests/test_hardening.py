@@ -217,3 +217,20 @@ def test_a_reused_pid_is_not_mistaken_for_the_run(tmp_path: Path) -> None:
     assert artifacts.read_status(tmp_path)["state"] == "crashed"  # same pid, another process
     with pytest.raises(LayerwiseError, match="already holds a crashed run"):
         artifacts.create_run_dir(tmp_path, "x")
+
+
+@pytest.mark.parametrize("name, command", [("model.json", "predict"), ("model.json", "explain"),
+                                           ("status.json", "predict"), ("status.json", "runs")])
+def test_deeply_nested_run_files_are_one_line(tmp_path: Path, table_run, table_csv: Path, name: str, command: str) -> None:
+    """json's decoder recurses once per level: 100,000 levels raised RecursionError tracebacks."""
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(table_run.dir, run)
+    (run / name).write_text("[" * 100_000 + "]" * 100_000)
+    args = {"predict": ["predict", run, "--input", table_csv], "explain": ["explain", run, "--input", "10,50,red"],
+            "runs": ["runs", run]}[command]
+    result = run_cli(args)
+    assert "Traceback" not in result.err and result.code in (0, 2), result.err[-2000:]
+    if result.code == 2:
+        assert_user_error(result, name if name == "model.json" else "run is unknown")

@@ -136,7 +136,7 @@ def read_json(path: str | Path, what: str) -> Any:
         raise LayerwiseError(f"{path}: {what} not found")
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:  # Recursion: nested too deeply
         raise LayerwiseError(f"{path}: {what} is corrupt ({type(exc).__name__})") from None
 
 
@@ -193,7 +193,7 @@ def read_status(run_dir: Path) -> dict:
         return {}
     try:
         status = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         return {"state": "unknown"}
     if not isinstance(status, dict):
         return {"state": "unknown"}
@@ -274,6 +274,8 @@ def read_model_card(run_dir: str | Path) -> dict:
         raise LayerwiseError(f"{path}: {MODEL_CARD} is corrupt (not valid JSON: line {exc.lineno}: {exc.msg})") from None
     except UnicodeDecodeError:
         raise LayerwiseError(f"{path}: {MODEL_CARD} is corrupt (not UTF-8 text)") from None
+    except RecursionError:  # json's decoder recurses once per nesting level
+        raise LayerwiseError(f"{path}: {MODEL_CARD} is corrupt (nested too deeply)") from None
     if not isinstance(card, dict) or card.get("format") != MODEL_FORMAT:
         raise LayerwiseError(f"{path}: not a layerwise model file (format should be '{MODEL_FORMAT}')")
     if card.get("format_version") != MODEL_FORMAT_VERSION:

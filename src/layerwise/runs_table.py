@@ -59,7 +59,7 @@ def _json(path: Path) -> dict:
 
     try:
         value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # unreadable, not JSON, nested too deeply
         return {}
     return value if isinstance(value, dict) else {}
 

@@ -33,6 +33,10 @@ class _TooBig(yaml.YAMLError):
     """A bound was crossed; carries the one-line reason."""
 
 
+class YamlRefused(LayerwiseError):
+    """A document past MAX_NODES, MAX_DEPTH or MAX_BYTES."""
+
+
 def _measure(text: str) -> None:
     """Walk the events once, counting nodes as expanded (an alias weighs what its anchor holds)
     and nesting depth; raise _TooBig past a bound."""
@@ -73,12 +77,12 @@ def _measure(text: str) -> None:
 def parse(text: str, where: str) -> Any:
     """One YAML document from `text`; every failure is a LayerwiseError naming `where`."""
     if len(text) > MAX_BYTES:
-        raise LayerwiseError(f"{where}: {len(text):,} characters of YAML; at most {MAX_BYTES:,} are read")
+        raise YamlRefused(f"{where}: YAML refused: {len(text):,} characters; at most {MAX_BYTES:,} are read")
     try:
         _measure(text)
         return yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader
     except _TooBig as exc:
-        raise LayerwiseError(f"{where}: YAML refused: {exc}") from None
+        raise YamlRefused(f"{where}: YAML refused: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark else ""
@@ -96,7 +100,7 @@ def read(path: str | Path) -> Any:
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
-            raise LayerwiseError(f"{path}: {size:,} bytes of YAML; at most {MAX_BYTES:,} are read")
+            raise YamlRefused(f"{path}: YAML refused: {size:,} bytes; at most {MAX_BYTES:,} are read")
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise LayerwiseError(f"{path}: not UTF-8 text (byte {exc.start})") from None
@@ -110,7 +114,7 @@ def parse_value(text: str, where: str) -> Any:
     apply: a value that would expand past them is an error, not a string."""
     try:
         return parse(text, where)
-    except LayerwiseError as exc:
-        if "YAML refused" in str(exc):
-            raise
+    except YamlRefused:
+        raise
+    except LayerwiseError:
         return text

@@ -232,10 +232,17 @@ def _model_info(predictor, run_dir: Path, max_rows: int, max_body_bytes: int) ->
         "targets": predictor.meta.get("targets"), "input_columns": predictor.preprocessor.input_columns,
         "categorical": {c["name"]: c["categories"] for c in state.get("categorical", [])},
         "feature_names": predictor.preprocessor.feature_names, "network": predictor.meta.get("network"),
-        "config": config, "test_metrics": json.loads(summary.read_text()).get("test") if summary.is_file() else None,
+        "config": config, "test_metrics": _test_metrics(summary),
         "layerwise_version": predictor.meta.get("layerwise_version"),
         "limits": {"max_rows": max_rows, "max_body_bytes": max_body_bytes},
     }
+
+
+def _test_metrics(summary: Path) -> Optional[dict]:
+    from .artifacts import read_json
+
+    value = read_json(summary, "summary.json") if summary.is_file() else None  # corrupt: one line at start
+    return value.get("test") if isinstance(value, dict) else None
 
 
 def _description(predictor, max_rows: int, max_body_bytes: int) -> str:
