@@ -190,12 +190,12 @@ def permutation_importance(predictor, X, y, repeats: int = IMPORTANCE_REPEATS, w
 
 def _scorer(predictor, y: np.ndarray):
     """outputs -> accuracy (classification) or R² averaged over targets (regression)."""
+    from .head import label_indices
     from .metrics import r2_score
-    from .predictor import probabilities
 
     if predictor.task == "regression":
         truth = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
         # network outputs are standardised targets: map them back to the targets' units first
         return lambda outputs: r2_score(truth, predictor.encoder.values(outputs).reshape(truth.shape))
     truth = predictor.encoder.encode(y).reshape(-1).astype(np.int64)
-    return lambda outputs: float((probabilities(predictor.task, outputs).argmax(axis=1) == truth).mean())
+    return lambda outputs: float((label_indices(predictor.task, outputs) == truth).mean())

@@ -71,10 +71,10 @@ def prediction_table(predictor, X, where: str):
         if outputs.shape[1] == 1:
             return pd.DataFrame({**ids, "prediction": outputs[:, 0]})
         return pd.DataFrame({**ids, **{f"prediction_{n}": outputs[:, j] for j, n in enumerate(names)}})
-    from .predictor import probabilities
+    from .head import labels, probabilities
 
     proba = probabilities(predictor.task, outputs)
-    frame = pd.DataFrame({**ids, "prediction": predictor.encoder.decode(proba.argmax(axis=1))})
+    frame = pd.DataFrame({**ids, "prediction": labels(predictor.task, outputs, predictor.encoder)})
     for j, label in enumerate(predictor.encoder.classes):
         frame[f"proba_{label}"] = proba[:, j]
     return frame

@@ -125,6 +125,8 @@ def export_module(predictor):
     import torch
     from torch import nn
 
+    from .head import torch_head
+
     state = predictor.preprocessor.state
 
     class Exported(nn.Module):
@@ -174,12 +176,7 @@ def export_module(predictor):
                 if self.scaled_target:  # back to the targets' units, in float64 like the predictor
                     return (outputs.double() * self.target_std + self.target_mean).float()
                 return outputs
-            if self.task == "binary":
-                positive = torch.sigmoid(outputs)
-                probabilities = torch.cat([1.0 - positive, positive], dim=1)
-            else:
-                probabilities = torch.softmax(outputs, dim=1)
-            return probabilities, probabilities.argmax(dim=1)
+            return torch_head(self.task, outputs)
 
     return Exported().eval()
 

@@ -80,18 +80,21 @@ def task_metrics(task: str, y_true: np.ndarray, outputs: np.ndarray, n_classes: 
     """Metrics from raw network outputs (logits for classification)."""
     if task == "regression":
         return regression_metrics(y_true, outputs)
+    from .head import label_indices
+
+    predicted = label_indices(task, outputs)  # what `predict` answers
     if task == "binary":
         labels = y_true.reshape(-1).astype(np.int64)
-        metrics = classification_metrics(labels, (outputs.reshape(-1) > 0).astype(np.int64), 2)
+        metrics = classification_metrics(labels, predicted, 2)
         return {**metrics, **binary_scores(labels, outputs.reshape(-1))}
-    return classification_metrics(y_true, outputs.argmax(axis=1), n_classes)
+    return classification_metrics(y_true, predicted, n_classes)
 
 
 def binary_scores(labels: np.ndarray, logits: np.ndarray) -> dict:
     """ROC AUC (NaN when one class is absent) and log-loss of the positive-class probability."""
     from sklearn.metrics import log_loss, roc_auc_score
 
-    from .predictor import probabilities
+    from .head import probabilities
 
     positive = probabilities("binary", logits)[:, 1]
     auc = float(roc_auc_score(labels, positive)) if len(np.unique(labels)) == 2 else float("nan")

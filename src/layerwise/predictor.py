@@ -13,6 +13,7 @@ import numpy as np
 from .data.preprocess import Preprocessor
 from .data.targets import TargetEncoder
 from .errors import LayerwiseError
+from .head import labels, probabilities  # noqa: F401  (probabilities: kept importable from here)
 from .model import Architecture, build_model
 
 
@@ -78,7 +79,7 @@ class Predictor:
         outputs = self.outputs(X, where)
         if self.task == "regression":
             return outputs[:, 0] if outputs.shape[1] == 1 else outputs
-        return self.encoder.decode(probabilities(self.task, outputs).argmax(axis=1))
+        return labels(self.task, outputs, self.encoder)
 
     def dense_layers(self) -> list[tuple[np.ndarray, np.ndarray | None, str]]:
         """[(W (out, in), b (out,) or None, activation)] in float64, for the explain engine."""
@@ -93,18 +94,6 @@ class Predictor:
             bias = state.get(f"fc{i}.bias")
             layers.append((weight, None if bias is None else bias.double().numpy(), activation))
         return layers
-
-
-def probabilities(task: str, outputs: np.ndarray) -> np.ndarray:
-    if task == "binary":
-        logits = outputs.reshape(-1).astype(np.float64)
-        # the two-sided form never exponentiates a large positive number: no overflow, no warning
-        exp_neg = np.exp(-np.abs(logits))
-        positive = np.where(logits >= 0, 1.0 / (1.0 + exp_neg), exp_neg / (1.0 + exp_neg))
-        return np.stack([1.0 - positive, positive], axis=1)
-    shifted = outputs.astype(np.float64) - outputs.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=1, keepdims=True)
 
 
 def _torch_module(meta: dict, state: dict):

@@ -179,7 +179,7 @@ def _frame(predictor, key: str, rows: list):
 def _answer(predictor, key: str, outputs: np.ndarray) -> dict[str, Any]:
     from fastapi import HTTPException
 
-    from .predictor import probabilities
+    from .head import labels, probabilities
 
     if not np.isfinite(outputs).all():
         row = int(np.flatnonzero(~np.isfinite(outputs).all(axis=1))[0])
@@ -191,8 +191,9 @@ def _answer(predictor, key: str, outputs: np.ndarray) -> dict[str, Any]:
         targets = [str(name) for name in predictor.meta.get("targets") or ["target"]]
         return {"predictions": (values[:, 0] if values.shape[1] == 1 else values).tolist(), "targets": targets}
     proba = probabilities(predictor.task, outputs)
-    labels = [predictor.encoder.classes[i] for i in proba.argmax(axis=1)]
-    return {"predictions": labels, "probabilities": proba.tolist(), "classes": predictor.encoder.classes}
+    predicted = labels(predictor.task, outputs, predictor.encoder)
+    return {"predictions": predicted.tolist(), "probabilities": proba.tolist(),
+            "classes": predictor.encoder.classes}
 
 
 def _json_safe_validation_errors(app) -> None:

@@ -258,18 +258,18 @@ class NetClassifier(ClassifierMixin, _NetBase):
 
     def predict_proba(self, X) -> np.ndarray:
         """(n, n_classes) probabilities, columns in `classes_` order."""
-        from .predictor import probabilities
+        from .head import probabilities
 
-        outputs = self._outputs(X)
-        return probabilities(self.predictor_.task, outputs)
+        return probabilities(self.predictor_.task, self._outputs(X))
 
     def predict_log_proba(self, X) -> np.ndarray:
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
     def predict(self, X) -> np.ndarray:
-        proba = self.predict_proba(X)
-        return self.classes_[proba.argmax(axis=1)]
+        from .head import label_indices
+
+        return self.classes_[label_indices(self.predictor_.task, self._outputs(X))]
 
 
 class NetRegressor(RegressorMixin, _NetBase):
@@ -317,30 +317,15 @@ class NetRegressor(RegressorMixin, _NetBase):
 
 
 def _prepare(config, X, y, sample_weight, encoder, kept=None):
-    """`training.prepare.prepare` for arrays, with the label map given (so partial_fit's `classes`
+    """`training.prepare.prepare` on the arrays, with the label map given (so partial_fit's `classes`
     can name labels this batch lacks) and, when continuing a fit, the kept preprocessing."""
-    from .data.preprocess import Preprocessor
-    from .data.split import split_indices
-    from .model import resolve_architecture
-    from .training.optim import resolve_loss
-    from .training.prepare import Prepared, _check_weights
+    from .data.sources import Dataset
+    from .training.prepare import prepare
 
-    targets = encoder.encode(y, where="y")
-    labels = targets.reshape(-1) if encoder.task != "regression" else None
-    train, val = split_indices(np.arange(len(X)), config.data.val_split, config.training.seed + 1, labels)
-    if kept is None:
-        from .recipe import apply_preset
-
-        kind = "table" if hasattr(X, "columns") else "array"
-        apply_preset(config, encoder.task, len(train), kind)  # only with config={"preset": "auto"}
-        pre = Preprocessor.fit(X, kind, rows=train, standardize=config.data.standardize,
-                               scaling=config.data.scaling, smooth_clip=config.data.smooth_clip)
-        arch = resolve_architecture(config.network, pre.n_features, encoder.n_outputs)
-    else:
-        pre, arch = kept.preprocessor, kept.architecture
-    return Prepared("X", encoder.task, resolve_loss(encoder.task, config.loss), pre.transform(X, where="X"),
-                    targets, train, val, np.arange(0), pre, encoder, arch, target_names=["target"],
-                    weights=_check_weights(sample_weight, len(X)))
+    kind = "table" if hasattr(X, "columns") else "array"
+    dataset = Dataset(name="X", X=X, y=np.asarray(y), kind=kind)
+    fitted = None if kept is None else (kept.preprocessor, kept.architecture)
+    return prepare(config, dataset, sample_weight, encoder=encoder, fitted=fitted)
 
 
 def _has_text_columns(X) -> bool:

@@ -87,14 +87,21 @@ def load_training_data(config: RunConfig, data: Any = None) -> Dataset:
     return select_columns(dataset, config.data, config.data.source)
 
 
-def prepare(config: RunConfig, dataset: Dataset, sample_weight=None, rows=None) -> Prepared:
-    """rows: optional (train_idx, val_idx, test_idx) chosen by the caller (k-fold cross-validation)
-    instead of the config's splits; the preprocessing is still fitted on the train rows only."""
+def prepare(config: RunConfig, dataset: Dataset, sample_weight=None, rows=None, *,
+            encoder: Optional[TargetEncoder] = None, fitted=None) -> Prepared:
+    """The one data path of training (CLI, API, sklearn estimators, tune, cv).
+
+    rows: optional (train_idx, val_idx, test_idx) chosen by the caller (k-fold cross-validation)
+    instead of the config's splits; the preprocessing is still fitted on the train rows only.
+    encoder: a label map fixed by the caller (sklearn's `classes`), used as given.
+    fitted: (preprocessor, architecture) kept from an earlier fit (sklearn warm start)."""
     if dataset.y is None:
         raise LayerwiseError(f"{dataset.name}: no targets to train on")
-    task = infer_task(dataset.y, config.task if config.task != "auto" else dataset.task)
+    given = encoder is not None
+    task = encoder.task if given else infer_task(dataset.y, config.task if config.task != "auto" else dataset.task)
     loss = resolve_loss(task, config.loss)
-    encoder = TargetEncoder.fit(dataset.y, task, where=f"{dataset.name} target")
+    if not given:
+        encoder = TargetEncoder.fit(dataset.y, task, where=f"{dataset.name} target")
     targets = encoder.encode(dataset.y, where=f"{dataset.name} target")
     seed = config.training.seed if config.data.split_seed is None else config.data.split_seed
     labels = targets.reshape(-1) if task != "regression" else None
@@ -109,16 +116,20 @@ def prepare(config: RunConfig, dataset: Dataset, sample_weight=None, rows=None) 
         train_idx, val_idx, test_idx = (np.asarray(part, dtype=np.int64) for part in rows)
     if len(train_idx) == 0:
         raise LayerwiseError(f"{dataset.name}: no training rows left after the validation/test splits")
-    if task == "regression" and config.data.scales_target():  # learned on the training rows only
+    if task == "regression" and not given and config.data.scales_target():  # learned on the training rows only
         encoder = TargetEncoder.fit(dataset.y, task, f"{dataset.name} target", train_idx, standardize=True)
         targets = encoder.encode(dataset.y, where=f"{dataset.name} target")
-    from ..recipe import apply_preset
+    if fitted is None:
+        from ..recipe import apply_preset
 
-    apply_preset(config, task, len(train_idx), dataset.kind)  # preset auto: fill in what the config leaves out
-    preprocessor = Preprocessor.fit(dataset.X, dataset.kind, dataset.pixel_scale, train_idx,
-                                    config.data.standardize, config.data.scaling, config.data.smooth_clip)
+        apply_preset(config, task, len(train_idx), dataset.kind)  # preset auto: fill in what the config leaves out
+        preprocessor = Preprocessor.fit(dataset.X, dataset.kind, dataset.pixel_scale, train_idx,
+                                        config.data.standardize, config.data.scaling, config.data.smooth_clip)
+        arch = resolve_architecture(config.network, preprocessor.n_features, encoder.n_outputs,
+                                    preprocessor.sample_shape)
+    else:
+        preprocessor, arch = fitted
     features = preprocessor.transform(dataset.X, where=dataset.name)
-    arch = resolve_architecture(config.network, preprocessor.n_features, encoder.n_outputs, preprocessor.sample_shape)
     prepared = Prepared(dataset.name, task, loss, features, targets, train_idx, val_idx, test_idx,
                         preprocessor, encoder, arch)
     prepared.target_names = list(dataset.target_names)
