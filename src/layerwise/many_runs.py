@@ -8,10 +8,10 @@ from pathlib import Path
 
 from . import artifacts
 from .errors import LayerwiseError
-from .run import Run, resolve_device, write_finished
+from .run_writer import Run, write_finished
 
 
-def train_copies(config, data, repeat: int, quiet: bool, overwrite: bool, stream, callbacks=()) -> list[Run]:
+def train_copies(config, data, repeat: int, quiet: bool, overwrite: bool, stream, callbacks, device: str) -> list[Run]:
     from .training.copies import check_repeatable, copy_config
     from .training.prepare import load_training_data, prepare
     from .training.session import TrainingSession
@@ -21,7 +21,6 @@ def train_copies(config, data, repeat: int, quiet: bool, overwrite: bool, stream
     prepared = prepare(config, load_training_data(config, data))  # applies the preset to config
     check_repeatable(config)
     first = copy_config(config, 0)  # prepared with `config`: the same splits (split_seed = seed)
-    device = resolve_device(config.training.device)
     session = TrainingSession(first, prepared, device, copies=repeat)
     for callback in callbacks:
         session.trainer.add_callback(callback)

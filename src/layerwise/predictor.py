@@ -81,20 +81,6 @@ class Predictor:
             return outputs[:, 0] if outputs.shape[1] == 1 else outputs
         return labels(self.task, outputs, self.encoder)
 
-    def dense_layers(self) -> list[tuple[np.ndarray, np.ndarray | None, str]]:
-        """[(W (out, in), b (out,) or None, activation)] in float64, for the explain engine."""
-        arch = self.architecture
-        if arch.batch_norm:
-            raise LayerwiseError("this network uses batch norm; explain shows plain dense layers only")
-        state = self.module.state_dict()
-        activations = arch.activations + [arch.output_activation]
-        layers = []
-        for i, activation in enumerate(activations, start=1):
-            weight = state[f"fc{i}.weight"].double().numpy()
-            bias = state.get(f"fc{i}.bias")
-            layers.append((weight, None if bias is None else bias.double().numpy(), activation))
-        return layers
-
 
 def _torch_module(meta: dict, state: dict):
     """The torch network of model.json's "network", holding `state` (tensors or NumPy arrays)."""

@@ -7,33 +7,15 @@ status.json says `running` until the last artifact is in place and `complete` af
 
 from __future__ import annotations
 
-import contextlib
-import platform
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Optional, Union
 
 from . import artifacts
-from ._version import __version__
 from .errors import LayerwiseError
+from .run_writer import Run, _predictor, run_in  # noqa: F401  (Run: part of the API)
 from .spec import RunConfig
-
-
-@dataclass
-class Run:
-    dir: Optional[Path]  # None for in-memory fits
-    config: RunConfig
-    history: list[dict[str, Any]]
-    summary: dict[str, Any]
-    predictor: Any = field(repr=False, default=None)
-
-    def predict(self, X):
-        return self.predictor.predict(X)
-
-    def predict_proba(self, X):
-        return self.predictor.predict_proba(X)
 
 
 def as_config(config: Union[RunConfig, dict, str, Path, None], overrides=()) -> RunConfig:
@@ -89,7 +71,8 @@ def train(config=None, data=None, out: Optional[str] = None, quiet: bool = False
 
         if sample_weight is not None:
             raise LayerwiseError("--repeat: sample weights are for single runs")
-        return train_copies(config, data, repeat, quiet, overwrite, stream, callbacks)
+        return train_copies(config, data, repeat, quiet, overwrite, stream, callbacks,
+                            resolve_device(config.training.device))
     dataset = load_training_data(config, data)
     prepared = prepare(config, dataset, sample_weight)
     device = group.device if group is not None else resolve_device(config.training.device)
@@ -154,65 +137,6 @@ def fit(config=None, data=None, sample_weight=None, quiet: bool = True, override
     return Run(None, config, history, summary, _predictor(session.model, prepared))
 
 
-def run_in(run_dir: Path, config: RunConfig, prepared, session, quiet: bool, stream) -> Run:
-    """Train `session` in `run_dir` and write every result file, status first and last."""
-    with _run_status(run_dir):
-        resolved = resolved_config(config, prepared, session)
-        resolved["resolved"]["threads"] = session.threads
-        artifacts.write_yaml(run_dir / artifacts.CONFIG, resolved)
-        started = time.perf_counter()
-        history, best_epoch = session.fit(run_dir, quiet, stream)
-        summary = session.summarise(best_epoch, time.perf_counter() - started)
-        predictor = write_results(run_dir, prepared, session.model, history, summary, resolved)
-    return Run(run_dir, config, history, summary, predictor)
-
-
-def write_finished(run_dir: Path, config: RunConfig, prepared, session, model, history, summary) -> Run:
-    """A run directory for a network trained in a group (one of `--repeat`'s copies)."""
-    with _run_status(run_dir):
-        resolved = resolved_config(config, prepared, session)
-        artifacts.write_yaml(run_dir / artifacts.CONFIG, resolved)
-        predictor = write_results(run_dir, prepared, model, history, summary, resolved)
-    return Run(run_dir, config, history, summary, predictor)
-
-
-def write_results(run_dir: Path, prepared, model, history, summary, resolved: dict):
-    """model, metrics, summary and report files; returns the run's predictor."""
-    from .report import write_report
-
-    artifacts.save_model(run_dir, model, artifacts.model_card(prepared))
-    artifacts.write_metrics_csv(run_dir / artifacts.METRICS, history)
-    artifacts.write_json(run_dir / artifacts.SUMMARY, summary)
-    predictor = _predictor(model, prepared)
-    write_report(run_dir, prepared, predictor, history, summary, resolved)
-    return predictor
-
-
-@contextlib.contextmanager
-def _run_status(run_dir: Path):
-    """status.json: `running` while the block runs, then `complete`, `failed` or `interrupted`."""
-    artifacts.set_status(run_dir, "running")
-    try:
-        yield
-    except KeyboardInterrupt:
-        artifacts.set_status(run_dir, "interrupted", "stopped by Ctrl-C")
-        print(f"interrupted: checkpoint saved; continue with `layerwise resume {run_dir}`", file=sys.stderr)
-        raise
-    except LayerwiseError as exc:
-        artifacts.set_status(run_dir, "failed", str(exc))
-        raise
-    except Exception as exc:
-        artifacts.set_status(run_dir, "failed", f"{type(exc).__name__}: {exc}")
-        raise
-    artifacts.set_status(run_dir, "complete")
-
-
-def _predictor(model, prepared):
-    from .predictor import Predictor
-
-    return Predictor(model.cpu(), prepared.preprocessor, prepared.encoder, artifacts.model_card(prepared))
-
-
 def resume(run_dir, data=None, quiet: bool = False, stream=None) -> Run:
     """Continue an interrupted or crashed run from its last checkpoint, in its own directory.
 
@@ -261,22 +185,3 @@ def trained_by(run_dir) -> int:
     if not path.is_file():
         return 1
     return int(((load_yaml(path) or {}).get("resolved") or {}).get("world_size") or 1)
-
-
-def resolved_config(config: RunConfig, prepared, session) -> dict:
-    import torch
-
-    resolved = config.to_dict()
-    resolved["task"], resolved["loss"] = prepared.task, prepared.loss
-    resolved["network"]["input_size"] = prepared.arch.input_size
-    resolved["network"]["output_size"] = prepared.arch.output_size
-    resolved["network"]["flatten"] = prepared.arch.flatten
-    from .training.callbacks import resolve_monitor
-
-    has_val = len(prepared.val_idx) > 0 or prepared.val is not None
-    resolved["training"]["monitor"] = resolve_monitor(config.training, prepared.task, has_val)
-    resolved["resolved"] = {"device": session.device, **session.parallel(), "layerwise_version": __version__,
-                            "torch_version": str(torch.__version__), "python_version": platform.python_version(),
-                            "train_rows": int(len(prepared.train_idx)), "val_rows": int(len(prepared.val_idx)),
-                            "test_rows": int(len(prepared.test_idx))}
-    return resolved

@@ -20,7 +20,7 @@ from __future__ import annotations
 import copy
 import numbers
 import sys
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -260,7 +260,8 @@ class NetClassifier(ClassifierMixin, _NetBase):
         """(n, n_classes) probabilities, columns in `classes_` order."""
         from .head import probabilities
 
-        return probabilities(self.predictor_.task, self._outputs(X))
+        outputs = self._outputs(X)  # first: an unfitted estimator raises NotFittedError there
+        return probabilities(self.predictor_.task, outputs)
 
     def predict_log_proba(self, X) -> np.ndarray:
         with np.errstate(divide="ignore"):
@@ -269,7 +270,8 @@ class NetClassifier(ClassifierMixin, _NetBase):
     def predict(self, X) -> np.ndarray:
         from .head import label_indices
 
-        return self.classes_[label_indices(self.predictor_.task, self._outputs(X))]
+        outputs = self._outputs(X)  # first: an unfitted estimator raises NotFittedError there
+        return self.classes_[label_indices(self.predictor_.task, outputs)]
 
 
 class NetRegressor(RegressorMixin, _NetBase):

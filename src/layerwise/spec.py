@@ -18,10 +18,6 @@ from .errors import LayerwiseError
 from .layers import LayerSpec, layer_union
 from .layers.registry import MAX_LAYERS, describe_error
 
-TASKS = ("auto", "multiclass", "binary", "regression")
-LOSSES = ("auto", "cross_entropy", "bce", "mse", "l1", "huber")
-OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
-SCHEDULES = ("none", "step", "cosine", "onecycle", "plateau")
 INITS = ("default", "xavier", "kaiming")
 # Bounds on list lengths, checked before anything is built: past them a config is a mistake (or an
 # attack), not a network. Deep plain MLPs stop training long before 1,000 layers.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import LayerwiseError
-from .sources import Dataset
+from .dataset import Dataset
 
 # Seed 3 (linear regression): inputs temp, rainfall, humidity -> targets apples, oranges.
 # The tutorial repeats its 5 distinct rows three times; we keep the 15 rows as printed.

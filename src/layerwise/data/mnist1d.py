@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import LayerwiseError
-from .sources import Dataset
+from .dataset import Dataset
 
 DESCRIPTION = "MNIST-1D: 40-point 1-D signals of 10 digits (4,000 train / 1,000 test)"
 CACHE_NAME = "mnist1d-default-seed42.npz"  # the package's default arguments; bump if they change

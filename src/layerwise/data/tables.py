@@ -9,7 +9,7 @@ from typing import Optional
 import numpy as np
 
 from ..errors import LayerwiseError
-from .sources import Dataset
+from .dataset import Dataset
 
 # A text column is called "numeric with stray text" (an error) rather than categorical when at
 # least this share of its non-empty values parse as numbers.

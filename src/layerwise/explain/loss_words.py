@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .numbers import MAX_TERMS, RESULT_PLACES, num
-from .trace import Trace
+
+if TYPE_CHECKING:  # annotations only: trace.py -> words.py -> here
+    from .trace import Trace
 
 # What E is, as torch defines it (mean over the output values of one example).
 LOSS_FORMULAS = {

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..activations import check_activation
 from ..errors import LayerwiseError
-from .network import DenseLayer, DenseNet
+from .network import DenseLayer, DenseNet, dense_activations
 
 TEXTBOOK_KEYS = {"layers", "activation", "output_activation", "bias", "weights", "biases", "seed"}
 # The core's network config; dropout/flatten/init change nothing in one worked pass of one example.
@@ -85,19 +85,6 @@ def beyond_dense(net) -> bool:
     """True for a network with typed layers other than dense (conv, pool, ...)."""
     layers = typed_layers(net)
     return layers is not None and any(not isinstance(l, dict) or l.get("type") != "dense" for l in layers)
-
-
-def dense_activations(layers: list, default: str, where: str) -> tuple[list[int], list[str]]:
-    """(units, activations) of a typed layer list made of dense layers only; anything else is a
-    one-line error, since explain works one dense layer at a time."""
-    for index, layer in enumerate(layers):
-        kind = layer.get("type") if isinstance(layer, dict) else None
-        if kind != "dense":
-            raise LayerwiseError(f"{where}: layers[{index}] is {kind!r}; explain works dense layers only "
-                                 "(`layerwise summary` lists this network, `layerwise draw` draws it)")
-    units = [layer.get("units") for layer in layers]
-    activations = [layer.get("activation") or default for layer in layers]
-    return units, [check_activation(str(a), f"{where}: layers[{i}] activation") for i, a in enumerate(activations)]
 
 
 def network_from_dict(data: dict, where: str = "network") -> DenseNet:

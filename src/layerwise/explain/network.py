@@ -11,6 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..activations import check_activation
+from ..errors import LayerwiseError
+
 
 @dataclass
 class DenseLayer:
@@ -88,3 +91,16 @@ def neuron_names(net: DenseNet, index: int) -> list[str]:
         return ["o"]
     separator = "." if symbol[1:] else ""  # h2.1 for deep nets, h1 for one hidden layer
     return [f"{symbol}{separator}{j + 1}" for j in range(size)]
+
+
+def dense_activations(layers: list, default: str, where: str) -> tuple[list[int], list[str]]:
+    """(units, activations) of a typed layer list made of dense layers only; anything else is a
+    one-line error, since explain works one dense layer at a time."""
+    for index, layer in enumerate(layers):
+        kind = layer.get("type") if isinstance(layer, dict) else None
+        if kind != "dense":
+            raise LayerwiseError(f"{where}: layers[{index}] is {kind!r}; explain works dense layers only "
+                                 "(`layerwise summary` lists this network, `layerwise draw` draws it)")
+    units = [layer.get("units") for layer in layers]
+    activations = [layer.get("activation") or default for layer in layers]
+    return units, [check_activation(str(a), f"{where}: layers[{i}] activation") for i, a in enumerate(activations)]

@@ -14,7 +14,7 @@ import numpy as np
 from ..activations import check_activation
 from ..artifacts import WEIGHTS, read_model_card, read_weights
 from ..errors import LayerwiseError
-from .network import DenseLayer, DenseNet
+from .network import DenseLayer, DenseNet, dense_activations
 
 
 def load_run_dir(run_dir: Path) -> DenseNet:
@@ -25,8 +25,6 @@ def load_run_dir(run_dir: Path) -> DenseNet:
     tensors = _read_tensors(run_dir, meta)
     activations = list(network.get("activations") or [])
     if network.get("layers") is not None:  # typed layers: explainable when all are dense
-        from .netfile import dense_activations
-
         activations = dense_activations(network["layers"], "relu", f"{run_dir}/model.json network")[1]
     activations += [network.get("output_activation", "identity")]
     layers = []

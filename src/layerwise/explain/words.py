@@ -6,12 +6,14 @@ Markdown or JSON, so every view shows the same words.
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
 from .loss_words import loss_gradient_words, loss_words, output_words
 from .network import layer_symbol, neuron_names
 from .numbers import RESULT_PLACES, activation_symbol, factor, fixed, join_sum, num, product
-from .trace import BackwardLayer, ForwardLayer, Trace
+
+if TYPE_CHECKING:  # annotations only: trace.py imports this module to describe itself
+    from .trace import BackwardLayer, ForwardLayer, Trace
 
 
 def worked_lines(trace: Trace) -> dict:
@@ -163,7 +165,3 @@ def parameter_rows(trace: Trace, layer: BackwardLayer) -> list[dict]:
                 "updated": f"{num(dense.bias[i])} − {product(alpha, num(layer.bias_gradient[i]))} = {num(layer.new_bias[i])}",
             })
     return rows
-
-
-def vector_words(values: np.ndarray, places: int = RESULT_PLACES) -> str:
-    return ", ".join(num(v, places) for v in values)

@@ -9,7 +9,7 @@ lets a resumed run skip to any step of any epoch, and lets DDP ranks split each 
 
 from __future__ import annotations
 
-from typing import Iterator, Optional
+from typing import Iterator
 
 TINY_BYTES = 1 << 20  # data this small is gathered once per epoch instead of once per step
 
@@ -77,7 +77,7 @@ class ResidentBatches:
                 yield tuple(t.index_select(0, rows) for t in tensors)
 
 
-def to_device_tensors(features, targets, device: str, target_dtype: Optional[str] = None):
+def to_device_tensors(features, targets, device: str):
     """numpy -> tensors on `device`, sharing memory on the CPU (no copy of a big array)."""
     import numpy as np
     import torch
