@@ -84,7 +84,7 @@ def measure(timed: int, scratch: Path) -> list[dict]:
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| workload | threads | quiet s | with 1 busy process s | x quiet | target | note |",
+    lines = ["| workload | threads | s without the busy process | s with 1 busy process | ratio | target | note |",
              "|---|---|---|---|---|---|---|"]
     for row in rows:
         ratio = row["ratio"]
