@@ -136,7 +136,8 @@ def test_kill_9_of_the_launcher_then_resume_matches(ddp_run, tmp_path):
     for attempt in range(3):
         out = tmp_path / f"run{attempt}"
         process = subprocess.Popen([*LAYERWISE, "train", *FLAGS, "--checkpoint-every", "1", "--nproc-per-node",
-                                    "2", "--out", str(out), "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                    "2", "--out", str(out), "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                   env={**os.environ, "TMPDIR": str(tmp_path)})  # a killed launcher leaves its log folder
         deadline = time.monotonic() + TIMEOUT
         while not (out / "checkpoint.safetensors").exists() and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.005)
