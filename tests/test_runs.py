@@ -19,7 +19,8 @@ def twenty_runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
     layerwise.train({"data": {"source": "builtin:iris"}, "network": {"hidden": [4]},
                      "training": {"epochs": 4, "lr": 0.05, "batch_size": 32, "seed": 0,
-                                  "early_stopping": {"patience": 2}}}, repeat=20, out=root / "sweep", quiet=True)
+                                  "early_stopping": {"patience": 2}, "monitor": "val_loss"}},
+                    repeat=20, out=root / "sweep", quiet=True)
     return root
 
 
