@@ -147,3 +147,12 @@ def test_train_takes_a_dataframe_as_the_readme_says(passengers, tmp_path) -> Non
     pd.testing.assert_frame_equal(pd.read_csv(run.dir / "metrics.csv").drop(columns="epoch_seconds"),
                                   pd.read_csv(from_csv.dir / "metrics.csv").drop(columns="epoch_seconds"))
     assert set(run.predict(frame.drop(columns=["survived", "rownames"]))) <= {"no", "yes"}
+
+
+def test_mistyped_choices_and_commands_get_a_suggestion() -> None:
+    from layerwise.spec import RunConfig
+
+    with pytest.raises(LayerwiseError, match=r"got 'adm' \(did you mean 'adam' or 'adamw'\?\)"):
+        RunConfig.from_dict({"training": {"optimizer": "adm"}})
+    done = subprocess.run([sys.executable, "-m", "layerwise", "trian"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "Did you mean 'train'?" in done.stderr

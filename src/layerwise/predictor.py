@@ -48,6 +48,7 @@ class Predictor:
     def transform(self, X, where: str = "input") -> np.ndarray:
         """Raw rows (DataFrame, array, or one row of values) -> float32 (n, input_size).
         A DataFrame's columns are matched by name; extra columns are ignored with a warning."""
+        features = self.preprocessor.transform(X, where)  # a missing column is the one error, alone
         if self.preprocessor.kind == "table" and hasattr(X, "columns"):
             unknown = self.unknown_columns(X.columns)
             if unknown:
@@ -55,7 +56,7 @@ class Predictor:
 
                 warn(f"{where}: ignoring {len(unknown)} column(s) the model does not use: "
                      f"{', '.join(unknown[:10])}{', ...' if len(unknown) > 10 else ''}")
-        return self.preprocessor.transform(X, where)
+        return features
 
     def outputs(self, X, where: str = "input") -> np.ndarray:
         """Logits for classification; for regression, values in the targets' own units
