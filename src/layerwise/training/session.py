@@ -82,8 +82,8 @@ class TrainingSession:
             batch_rows = spec.batch_size or max(len(self.prepared.train_idx), 1)
             if recorded:
                 self._threads = int(recorded)
-            elif self.group is not None and not spec.threads:  # DDP: the ranks share the CPUs
-                self._threads = max(1, available_cpus() // self.group.world_size)
+            elif self.group is not None and not spec.threads:  # DDP: this machine's ranks share its CPUs
+                self._threads = max(1, available_cpus() // self.group.local_world_size)
             else:
                 self._threads = choose_threads(spec.threads, self.model, batch_rows)
         return self._threads
