@@ -87,7 +87,9 @@ def _torch_module(meta: dict, state: dict):
     """The torch network of model.json's "network", holding `state` (tensors or NumPy arrays)."""
     import torch
 
-    module = build_model(Architecture.from_dict(meta["network"]))
+    from .ensemble import build
+
+    module = build(meta, lambda: build_model(Architecture.from_dict(meta["network"])))
     module.load_state_dict({k: torch.from_numpy(np.array(v)) if isinstance(v, np.ndarray) else v
                             for k, v in state.items()})
     return module.eval()

@@ -66,6 +66,15 @@ def train(config=None, data=None, out: Optional[str] = None, quiet: bool = False
         config.out = str(out)
     stream = stream or sys.stdout
     group = _join_group(config, repeat)
+    from .ensemble import check as check_ensemble
+
+    check_ensemble(config, repeat, group)
+    if config.training.ensemble > 1:
+        from .ensemble import train_ensemble
+
+        if sample_weight is not None:
+            raise LayerwiseError("training.ensemble: sample weights are for single runs")
+        return train_ensemble(config, data, quiet, overwrite, stream, callbacks, resolve_device(config.training.device))
     if repeat > 1:
         from .many_runs import train_copies
 
@@ -127,6 +136,9 @@ def fit(config=None, data=None, sample_weight=None, quiet: bool = True, override
     from .training.session import TrainingSession
 
     config = as_config(config, overrides)
+    if config.training.ensemble > 1:
+        raise LayerwiseError("training.ensemble: in-memory fits (scikit-learn estimators, --folds) train one "
+                             "network; use `layerwise train` or layerwise.train for an ensemble")
     prepared = prepare(config, load_training_data(config, data), sample_weight, rows)
     session = TrainingSession(config, prepared, resolve_device(config.training.device))
     for callback in callbacks:
@@ -159,6 +171,8 @@ def resume(run_dir, data=None, quiet: bool = False, stream=None) -> Run:
     raw = load_yaml(run_dir / artifacts.CONFIG)
     config = RunConfig.from_dict(raw, where=str(run_dir / artifacts.CONFIG))
     config.out = str(run_dir)
+    if config.training.ensemble > 1:
+        raise LayerwiseError(f"{run_dir}: an ensemble (training.ensemble) keeps no checkpoints to resume; train it again")
     group = _join_group(config)
     trained_by = (raw.get("resolved") or {}).get("world_size", 1)
     if (group.world_size if group is not None else 1) != trained_by:

@@ -60,7 +60,7 @@ def write_results(run_dir: Path, prepared, model, history, summary, resolved: di
     """model, metrics, summary and report files; returns the run's predictor."""
     from .report import write_report
 
-    artifacts.save_model(run_dir, model, artifacts.model_card(prepared))
+    artifacts.save_model(run_dir, model, card(prepared, model))
     artifacts.write_metrics_csv(run_dir / artifacts.METRICS, history)
     artifacts.write_json(run_dir / artifacts.SUMMARY, summary)
     predictor = _predictor(model, prepared)
@@ -90,7 +90,16 @@ def _run_status(run_dir: Path):
 def _predictor(model, prepared):
     from .predictor import Predictor
 
-    return Predictor(model.cpu(), prepared.preprocessor, prepared.encoder, artifacts.model_card(prepared))
+    return Predictor(model.cpu(), prepared.preprocessor, prepared.encoder, card(prepared, model))
+
+
+def card(prepared, model) -> dict:
+    """The model card; an ensemble (ensemble.py) adds its member count, absent for one network."""
+    meta = artifacts.model_card(prepared)
+    size = getattr(model, "size", 1)
+    if isinstance(size, int) and size > 1:
+        meta["ensemble"] = size
+    return meta
 
 
 def resolved_config(config: RunConfig, prepared, session) -> dict:

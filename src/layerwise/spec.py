@@ -184,6 +184,7 @@ class TrainingSpec(_Strict):
     log: list[Literal["tensorboard", "mlflow"]] = Field(default_factory=list)  # viewers that also get the metrics
     mlflow_uri: str = "sqlite:///mlflow.db"  # MLflow tracking store for log: [mlflow] (relative to the cwd)
     threads: int = Field(0, ge=0, le=4096)  # CPU threads for torch; 0 = auto (training/threads.py)
+    ensemble: int = Field(1, ge=1, le=256)  # K > 1: K members (seeds seed..seed+K-1) trained at once, one averaged model
 
     @field_validator("early_stopping", mode="before")
     @classmethod

@@ -24,7 +24,7 @@ FLAG_KEYS = {
     "checkpoint_every": "training.checkpoint_every", "on_nan": "training.on_nan",
     "precision": "training.precision", "log": "training.log", "features": "data.features",
     "ignore": "data.ignore", "id_column": "data.id_column", "drop_missing_target": "data.drop_missing_target", "mlflow_uri": "training.mlflow_uri",
-    "threads": "training.threads",
+    "threads": "training.threads", "ensemble": "training.ensemble",
 }
 
 
@@ -73,6 +73,7 @@ def train(
     log: Optional[List[str]] = typer.Option(None, "--log", help="Also log metrics to tensorboard (<run>/tensorboard) or mlflow; repeatable; optional extras (default: neither)."),
     mlflow_uri: Optional[str] = typer.Option(None, "--mlflow-uri", help="MLflow tracking store for --log mlflow (default sqlite:///mlflow.db)."),
     repeat: int = typer.Option(1, "--repeat", min=1, help="Train N copies at once (seeds seed..seed+N-1), one run directory each."),
+    ensemble: Optional[int] = typer.Option(None, "--ensemble", min=1, help="Train K members at once (seeds seed..seed+K-1) and save one model predicting their mean (default 1)."),
     nproc_per_node: Optional[int] = typer.Option(None, "--nproc-per-node", min=1, help="Train one run with N processes on this machine (DDP: gloo on CPU, NCCL with a GPU each); torchrun works too."),
     resume_dir: Optional[Path] = typer.Option(None, "--resume", help="Continue this run directory instead of starting a new one."),
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or mps (default auto: cuda, then mps, then cpu)."),
@@ -100,6 +101,9 @@ def train(
         overrides.append(f"{FLAG_KEYS[name]}={yaml.safe_dump(value, default_flow_style=True).strip().removesuffix('...').strip()}")
     if no_early_stopping:
         overrides.append("training.early_stopping.enabled=false")
+    if ensemble is not None and ensemble > 1 and (repeat > 1 or nproc_per_node is not None):
+        raise LayerwiseError("training.ensemble (--ensemble) cannot be combined with "
+                             + ("--repeat" if repeat > 1 else "--nproc-per-node"))
     if folds is not None:
         if repeat > 1:
             raise LayerwiseError("--folds and --repeat cannot be combined")

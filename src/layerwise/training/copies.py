@@ -30,16 +30,16 @@ def copy_config(config, index: int):
     return copy
 
 
-def check_repeatable(config) -> None:
+def check_repeatable(config, what: str = "--repeat") -> None:
     net, spec = config.network, config.training
     kinds = net.layer_kinds()
     reasons = [("dropout" in kinds, "dropout"), ("batch_norm" in kinds, "batch_norm"),
                (spec.grad_clip is not None, "grad_clip (a global norm couples the copies)"),
                (spec.schedule == "plateau", "the plateau schedule"), (spec.class_weights is not None, "class_weights"),
                (spec.on_nan != "stop", "on_nan skip-batch")]
-    for found, what in reasons:
+    for found, reason in reasons:
         if found:
-            raise LayerwiseError(f"--repeat: {what} is not supported when training copies at once")
+            raise LayerwiseError(f"{what}: {reason} is not supported when training copies at once")
 
 
 def stacked_module(models: list):
