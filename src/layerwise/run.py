@@ -25,11 +25,10 @@ def as_config(config: Union[RunConfig, dict, str, Path, None], overrides=()) -> 
         config = {}
     if isinstance(config, (str, Path)):
         return RunConfig.from_yaml(config, list(overrides))
-    from .spec import set_dotted
+    from .spec import apply_overrides
 
     raw = dict(config)
-    for item in overrides:
-        set_dotted(raw, item)
+    apply_overrides(raw, overrides)
     return RunConfig.from_dict(raw)
 
 

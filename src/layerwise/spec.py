@@ -8,6 +8,7 @@ one set of defaults. Unknown keys are errors (a typo must not silently fall back
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, Optional, Union
 
@@ -230,8 +231,7 @@ class RunConfig(_Strict):
     @classmethod
     def from_yaml(cls, path: str | Path, overrides: list[str] = ()) -> "RunConfig":
         raw = load_yaml(path)
-        for item in overrides:
-            set_dotted(raw, item)
+        apply_overrides(raw, overrides)
         return cls.from_dict(raw, where=str(path))
 
     def to_dict(self) -> dict[str, Any]:
@@ -288,18 +288,41 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
 
 
 def set_dotted(raw: dict[str, Any], assignment: str) -> None:
-    """Apply one `--set key.sub=value` override; the value is parsed as YAML (so 1e-3, [1, 2])."""
+    """Apply one `--set key.sub=value` override; the value is user text, parsed as YAML (so 1e-3, [1, 2])."""
     from .safe_yaml import parse_value
 
     key, sep, text = assignment.partition("=")
     if not sep or not key.strip():
         raise LayerwiseError(f"--set {assignment!r}: expected key=value, e.g. training.lr=0.01")
-    value = parse_value(text, f"--set {key.strip()}")
+    set_dotted_value(raw, key.strip(), parse_value(text, f"--set {key.strip()}"))
+
+
+def set_dotted_value(raw: dict[str, Any], key: str, value: Any) -> None:
+    """Put an already-typed value at a dotted key (`training.lr`), making sections as needed."""
     node = raw
-    parts = key.strip().split(".")
+    parts = key.split(".")
     for part in parts[:-1]:
         child = node.setdefault(part, {})
         if not isinstance(child, dict):
             raise LayerwiseError(f"--set {key}: '{part}' is not a section")
         node = child
     node[parts[-1]] = value
+
+
+def apply_overrides(raw: dict[str, Any], overrides) -> None:
+    """Apply overrides in order: a `key=value` string is `--set` user text (YAML-parsed); a mapping is
+    typed values already (CLI flags, as a nested dict), merged in without any text round trip."""
+    for item in overrides:
+        if isinstance(item, Mapping):
+            for key, value in _flatten(item):
+                set_dotted_value(raw, key, value)
+        else:
+            set_dotted(raw, item)
+
+
+def _flatten(nested: Mapping, prefix: str = ""):
+    for name, value in nested.items():
+        if isinstance(value, Mapping) and value:
+            yield from _flatten(value, f"{prefix}{name}.")
+        else:
+            yield f"{prefix}{name}", value

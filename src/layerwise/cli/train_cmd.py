@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, List, Optional
 
 import typer
 
@@ -26,6 +27,32 @@ FLAG_KEYS = {
     "ignore": "data.ignore", "id_column": "data.id_column", "drop_missing_target": "data.drop_missing_target", "mlflow_uri": "training.mlflow_uri",
     "threads": "training.threads", "ensemble": "training.ensemble",
 }
+
+
+def flags_to_overrides(flags: dict[str, Any], no_early_stopping: bool = False) -> dict[str, Any]:
+    """The flags that were given, as a nested dict of typed values ({"training": {"lr": 0.01}}):
+    no YAML text in between, so `--target yes` stays the string 'yes' and `--lr 1e-5` a float."""
+    from ..safe_yaml import parse_value
+    from ..spec import set_dotted_value
+
+    nested: dict[str, Any] = {}
+    for name, value in flags.items():
+        if name == "activation" and len(value) == 1:
+            value = value[0]
+        if name == "class_weights":  # 'balanced' or a list like [1,2,1]: user text, like --set
+            value = parse_value(value, "--class-weights")
+        set_dotted_value(nested, FLAG_KEYS[name], value)
+    if no_early_stopping:
+        set_dotted_value(nested, "training.early_stopping.enabled", False)
+    return nested
+
+
+def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for name, value in top.items():
+        both = isinstance(value, dict) and isinstance(merged.get(name), dict)
+        merged[name] = _merge(merged[name], value) if both else value
+    return merged
 
 
 def register(app: typer.Typer) -> None:
@@ -82,25 +109,19 @@ def train(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run in --out."),
     set_: Optional[List[str]] = typer.Option(None, "--set", help="Override any config key: --set training.lr=0.01"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output; print only the run directory."),
+    flags_json: Optional[str] = typer.Option(None, "--flags-json", hidden=True,
+                                             help="Internal: typed flags from the DDP launcher, as JSON."),
 ) -> None:
     """Train a network and write its run directory (metrics, plots, model, report)."""
-    import yaml
-
     from ..run import train as train_run
-    from ..safe_yaml import parse_value
 
     if resume_dir is not None:
         return resume(resume_dir, quiet=quiet)
     flags = {name: value for name, value in locals().items() if name in FLAG_KEYS and value is not None}
-    overrides = list(set_ or [])
-    for name, value in flags.items():
-        if name == "activation" and len(value) == 1:
-            value = value[0]
-        if name in ("class_weights",):
-            value = parse_value(value, "--class-weights")
-        overrides.append(f"{FLAG_KEYS[name]}={yaml.safe_dump(value, default_flow_style=True).strip().removesuffix('...').strip()}")
-    if no_early_stopping:
-        overrides.append("training.early_stopping.enabled=false")
+    typed = flags_to_overrides(flags, no_early_stopping)
+    if flags_json is not None:  # a DDP worker: the launcher's flags, typed as the launcher had them
+        typed = _merge(json.loads(flags_json), typed)
+    overrides = list(set_ or []) + ([typed] if typed else [])  # flags win over --set, as before
     if ensemble is not None and ensemble > 1 and (repeat > 1 or nproc_per_node is not None):
         raise LayerwiseError("training.ensemble (--ensemble) cannot be combined with "
                              + ("--repeat" if repeat > 1 else "--nproc-per-node"))
@@ -146,10 +167,10 @@ def resume(
         print(f"report: {run.dir / 'report.html'}")
 
 
-def _launch_train(nproc_per_node: int, config: Optional[Path], overrides: list[str], out: Optional[Path],
+def _launch_train(nproc_per_node: int, config: Optional[Path], overrides: list, out: Optional[Path],
                   overwrite: bool, quiet: bool, repeat: int) -> None:
     """Check what can be checked here (one line, no workers started), then start the workers:
-    each runs this same command without --nproc-per-node, with the flags as --set overrides."""
+    each runs this same command without --nproc-per-node: --set text as given, flags as --flags-json."""
     from .. import distributed
     from ..errors import LayerwiseError
     from ..run import as_config
@@ -162,7 +183,7 @@ def _launch_train(nproc_per_node: int, config: Optional[Path], overrides: list[s
     settings = as_config(config if config is not None else {}, overrides)
     distributed.check_batch(settings.training.batch_size, nproc_per_node)
     command = ["train"] + ([str(config)] if config is not None else [])
-    for item in overrides:
-        command += ["--set", item]
+    for item in overrides:  # user --set text as given; the typed flags once, as JSON
+        command += ["--set", item] if isinstance(item, str) else ["--flags-json", json.dumps(item)]
     command += (["--out", str(out)] if out is not None else []) + (["--overwrite"] if overwrite else [])
     distributed.launch(nproc_per_node, command + (["--quiet"] if quiet else []))
