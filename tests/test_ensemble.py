@@ -96,3 +96,19 @@ def test_cli_predict_and_errors_are_one_line(iris_runs, tmp_path):
         assert result.code == 2 and len(lines) == 1, result.err
         assert "training.ensemble" in lines[0] and words in lines[0]
         assert not (tmp_path / "no").exists()
+
+
+def test_serve_answers_the_mean_of_the_copies(iris_runs):
+    pytest.importorskip("fastapi")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from fastapi.testclient import TestClient
+    from layerwise.serve import create_app
+
+    ensemble, copies = iris_runs
+    rows = _iris_rows()[:5]
+    body = TestClient(create_app(ensemble.dir)).post("/predict", json={"rows": rows.tolist()}).json()
+    mean = np.mean([layerwise.load(copy.dir).predict_proba(rows) for copy in copies], axis=0)
+    np.testing.assert_allclose(body["probabilities"], mean, rtol=1e-5, atol=1e-6)
