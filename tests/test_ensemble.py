@@ -112,3 +112,14 @@ def test_serve_answers_the_mean_of_the_copies(iris_runs):
     body = TestClient(create_app(ensemble.dir)).post("/predict", json={"rows": rows.tolist()}).json()
     mean = np.mean([layerwise.load(copy.dir).predict_proba(rows) for copy in copies], axis=0)
     np.testing.assert_allclose(body["probabilities"], mean, rtol=1e-5, atol=1e-6)
+
+
+def test_summary_counts_every_member_and_explain_refuses_in_one_line(iris_runs):
+    from layerwise.summary import summarise_network
+
+    ensemble, copies = iris_runs
+    _, rows, total = summarise_network(ensemble.dir)
+    _, one_rows, one_total = summarise_network(copies[0].dir)
+    assert total == 3 * one_total and [r[3] for r in rows] == [3 * r[3] for r in one_rows]
+    result = run_cli(["explain", ensemble.dir])
+    assert result.code == 2 and len(result.err.strip().splitlines()) == 1 and "ensemble" in result.err

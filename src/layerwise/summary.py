@@ -30,6 +30,11 @@ def summarise_network(target: str | Path) -> tuple[str, list[tuple[str, str, str
     else:
         raise LayerwiseError(f"{target}: no such config file or run directory")
     total = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    members = getattr(model, "members", None)  # an ensemble (ensemble.py): K networks of one shape
+    if members is not None:
+        rows = [(f"members.*.{name}", kind, shape, count * len(members))
+                for name, kind, shape, count in layer_rows(members[0], input_size)]
+        return str(model), rows, total
     return str(model), layer_rows(model, input_size), total
 
 

@@ -19,6 +19,9 @@ from .network import DenseLayer, DenseNet, dense_activations
 
 def load_run_dir(run_dir: Path) -> DenseNet:
     meta = read_model_card(run_dir)
+    if meta.get("ensemble", 1) != 1:  # ensemble.py: K networks averaged, not one chain of layers
+        raise LayerwiseError(f"{run_dir}: an ensemble of {meta['ensemble']} networks (training.ensemble); "
+                             f"explain and draw work on one network: train it without --ensemble")
     network = meta.get("network") or {}
     if network.get("batch_norm"):
         raise LayerwiseError(f"{run_dir}: batch_norm networks cannot be explained yet (model.json network.batch_norm is true)")
