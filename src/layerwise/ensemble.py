@@ -85,7 +85,8 @@ def check(config, repeat: int = 1, group=None) -> None:
 def train_ensemble(config, data, quiet: bool, overwrite: bool, stream, callbacks, device: str):
     """Train `config.training.ensemble` members at once; write one run directory, one model."""
     from .run_writer import Run, _run_status, resolved_config, write_results
-    from .training.copies import check_repeatable, copy_config
+    from .resolve import check_repeatable
+    from .training.copies import copy_config
     from .training.prepare import load_training_data, prepare
     from .training.session import TrainingSession
 

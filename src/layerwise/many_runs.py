@@ -12,7 +12,8 @@ from .run_writer import Run, write_finished
 
 
 def train_copies(config, data, repeat: int, quiet: bool, overwrite: bool, stream, callbacks, device: str) -> list[Run]:
-    from .training.copies import check_repeatable, copy_config
+    from .resolve import check_repeatable
+    from .training.copies import copy_config
     from .training.prepare import load_training_data, prepare
     from .training.session import TrainingSession
 

@@ -8,7 +8,6 @@ from typing import Any, List, Optional
 
 import typer
 
-from ..errors import LayerwiseError
 
 # flag name -> dotted config key; a flag left unset leaves the config's value alone
 FLAG_KEYS = {
@@ -113,6 +112,7 @@ def train(
                                              help="Internal: typed flags from the DDP launcher, as JSON."),
 ) -> None:
     """Train a network and write its run directory (metrics, plots, model, report)."""
+    from ..resolve import check_training_modes
     from ..run import train as train_run
 
     if resume_dir is not None:
@@ -122,14 +122,8 @@ def train(
     if flags_json is not None:  # a DDP worker: the launcher's flags, typed as the launcher had them
         typed = _merge(json.loads(flags_json), typed)
     overrides = list(set_ or []) + ([typed] if typed else [])  # flags win over --set, as before
-    if ensemble is not None and ensemble > 1 and (repeat > 1 or nproc_per_node is not None):
-        raise LayerwiseError("training.ensemble (--ensemble) cannot be combined with "
-                             + ("--repeat" if repeat > 1 else "--nproc-per-node"))
+    check_training_modes(repeat, folds, nproc_per_node, ensemble)
     if folds is not None:
-        if repeat > 1:
-            raise LayerwiseError("--folds and --repeat cannot be combined")
-        if nproc_per_node is not None:
-            raise LayerwiseError("--folds and --nproc-per-node cannot be combined")
         from ..cv import cross_validate, print_cv
         from ..run import as_config
 

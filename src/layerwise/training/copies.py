@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from ..errors import LayerwiseError
 from .loop import Trainer, device_metrics
 
 
@@ -28,18 +27,6 @@ def copy_config(config, index: int):
     # its own best epoch, exactly as early_stopping.enabled = false does for a single run.
     copy.training.early_stopping.enabled = False
     return copy
-
-
-def check_repeatable(config, what: str = "--repeat") -> None:
-    net, spec = config.network, config.training
-    kinds = net.layer_kinds()
-    reasons = [("dropout" in kinds, "dropout"), ("batch_norm" in kinds, "batch_norm"),
-               (spec.grad_clip is not None, "grad_clip (a global norm couples the copies)"),
-               (spec.schedule == "plateau", "the plateau schedule"), (spec.class_weights is not None, "class_weights"),
-               (spec.on_nan != "stop", "on_nan skip-batch")]
-    for found, reason in reasons:
-        if found:
-            raise LayerwiseError(f"{what}: {reason} is not supported when training copies at once")
 
 
 def stacked_module(models: list):

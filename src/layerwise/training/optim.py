@@ -9,20 +9,6 @@ import numpy as np
 from ..errors import LayerwiseError
 from ..spec import TrainingSpec
 
-# task -> the loss used when `loss: auto`
-DEFAULT_LOSS = {"multiclass": "cross_entropy", "binary": "bce", "regression": "mse"}
-_LOSSES_FOR_TASK = {"multiclass": ("cross_entropy",), "binary": ("bce",),
-                    "regression": ("mse", "l1", "huber")}
-
-
-def resolve_loss(task: str, loss: str) -> str:
-    if loss == "auto":
-        return DEFAULT_LOSS[task]
-    if loss not in _LOSSES_FOR_TASK[task]:
-        raise LayerwiseError(f"loss '{loss}' does not fit a {task} task; use one of {', '.join(_LOSSES_FOR_TASK[task])}")
-    return loss
-
-
 def make_loss(name: str, class_weights=None, label_smoothing: float = 0.0):
     """A mean-reduced torch loss. `class_weights` is a float tensor (one weight per class);
     `label_smoothing` moves that much of each one-hot target onto the classes evenly."""

@@ -15,8 +15,8 @@ from ..data.split import split_indices
 from ..data.targets import TargetEncoder, infer_task
 from ..errors import LayerwiseError
 from ..model import Architecture, resolve_architecture
+from ..resolve import resolve_loss
 from ..spec import RunConfig
-from .optim import resolve_loss
 
 
 @dataclass
