@@ -36,3 +36,14 @@ def test_ways_of_training_that_do_not_go_together() -> None:
         with pytest.raises(LayerwiseError) as caught:
             check_training_modes(*args)
         assert str(caught.value) == message
+
+
+def test_explicit_network_sizes_must_agree_with_the_data() -> None:
+    from layerwise.resolve import check_data_sizes
+
+    config = as_config({"network": {"input_size": 4, "output_size": 3}})
+    check_data_sizes(config.network, 4, 3)
+    with pytest.raises(LayerwiseError, match="network.output_size is 3 but the data needs 2"):
+        check_data_sizes(config.network, 4, 2)
+    with pytest.raises(LayerwiseError, match="the data has 0 feature columns; a network needs at least 1 input"):
+        check_data_sizes(config.network, 0, 3)

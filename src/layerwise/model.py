@@ -65,12 +65,9 @@ def resolve_architecture(spec: NetworkSpec, input_size: int, output_size: int,
     """Fill in the sizes the data decides and check every layer's shape; explicit sizes in the
     spec must agree with the data. `sample_shape` is one preprocessed sample's shape, e.g. (8, 8)
     for 8x8 images (default: a flat row of `input_size` values)."""
-    if input_size < 1:
-        raise LayerwiseError(f"the data has {input_size} feature columns; a network needs at least 1 input")
-    for name, given, found in (("input_size", spec.input_size, input_size),
-                               ("output_size", spec.output_size, output_size)):
-        if given is not None and given != found:
-            raise LayerwiseError(f"network.{name} is {given} but the data needs {found}")
+    from .resolve import check_data_sizes
+
+    check_data_sizes(spec, input_size, output_size)
     common = dict(input_size=input_size, output_size=output_size, output_activation=spec.output_activation,
                   bias=spec.bias, flatten=bool(spec.flatten))
     if spec.layers is None:

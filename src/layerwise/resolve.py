@@ -50,3 +50,27 @@ def check_training_modes(repeat: int, folds: Optional[int], nproc_per_node: Opti
             raise LayerwiseError("--folds and --repeat cannot be combined")
         if nproc_per_node is not None:
             raise LayerwiseError("--folds and --nproc-per-node cannot be combined")
+
+
+def check_data_sizes(spec, input_size: int, output_size: int) -> None:
+    """Sizes the data decides: at least one input, and explicit network sizes must agree with it."""
+    if input_size < 1:
+        raise LayerwiseError(f"the data has {input_size} feature columns; a network needs at least 1 input")
+    for name, given, found in (("input_size", spec.input_size, input_size),
+                               ("output_size", spec.output_size, output_size)):
+        if given is not None and given != found:
+            raise LayerwiseError(f"network.{name} is {given} but the data needs {found}")
+
+
+def resolved_settings(config, task: str, loss: str, arch, has_val: bool) -> dict:
+    """The config as this run uses it (what config.yaml records): `auto` task and loss, the
+    sizes from the data and the monitor filled in, so the file retrains the same run as given."""
+    from .training.callbacks import resolve_monitor
+
+    resolved = config.to_dict()
+    resolved["task"], resolved["loss"] = task, loss
+    resolved["network"]["input_size"] = arch.input_size
+    resolved["network"]["output_size"] = arch.output_size
+    resolved["network"]["flatten"] = arch.flatten
+    resolved["training"]["monitor"] = resolve_monitor(config.training, task, has_val)
+    return resolved

@@ -105,15 +105,10 @@ def card(prepared, model) -> dict:
 def resolved_config(config: RunConfig, prepared, session) -> dict:
     import torch
 
-    resolved = config.to_dict()
-    resolved["task"], resolved["loss"] = prepared.task, prepared.loss
-    resolved["network"]["input_size"] = prepared.arch.input_size
-    resolved["network"]["output_size"] = prepared.arch.output_size
-    resolved["network"]["flatten"] = prepared.arch.flatten
-    from .training.callbacks import resolve_monitor
+    from .resolve import resolved_settings
 
     has_val = len(prepared.val_idx) > 0 or prepared.val is not None
-    resolved["training"]["monitor"] = resolve_monitor(config.training, prepared.task, has_val)
+    resolved = resolved_settings(config, prepared.task, prepared.loss, prepared.arch, has_val)
     resolved["resolved"] = {"device": session.device, **session.parallel(), "layerwise_version": __version__,
                             "torch_version": str(torch.__version__), "python_version": platform.python_version(),
                             "train_rows": int(len(prepared.train_idx)), "val_rows": int(len(prepared.val_idx)),
