@@ -26,12 +26,14 @@ import numpy as np
 
 from ..activations import check_activation
 from ..errors import LayerwiseError
+from ..spec import NetworkSpec
 from .network import DenseLayer, DenseNet, dense_activations
 
 TEXTBOOK_KEYS = {"layers", "activation", "output_activation", "bias", "weights", "biases", "seed"}
-# The core's network config; dropout/flatten/init change nothing in one worked pass of one example.
-NETWORK_KEYS = {"input_size", "layers", "hidden", "activation", "output_activation", "output_size", "bias",
-                "dropout", "batch_norm", "init", "weights", "biases", "flatten", "seed"}
+# The core's network config (the spec's own fields, so the two cannot drift apart) and explain's seed;
+# dropout/flatten/init change nothing in one worked pass of one example.
+NETWORK_KEYS = set(NetworkSpec.model_fields) | {"seed"}
+_DEFAULTS = NetworkSpec()  # hidden: [64], activation: relu, as training would use them
 
 
 def load_network(net, where: str = "network") -> DenseNet:
@@ -120,9 +122,9 @@ def _config_network(data: dict, where: str) -> DenseNet:
     _check_keys(data, NETWORK_KEYS, where)
     if data.get("batch_norm"):
         raise LayerwiseError(f"{where}: batch_norm networks cannot be explained yet; set batch_norm: false")
-    hidden = data.get("hidden", [64])
+    hidden = data.get("hidden", _DEFAULTS.hidden)
     hidden = [hidden] if isinstance(hidden, int) else list(hidden or [])
-    activation = data.get("activation", "relu")
+    activation = data.get("activation", _DEFAULTS.activation)
     if typed_layers(data) is not None:
         hidden, activation = dense_activations(data["layers"], str(activation), where)
     first, last = _ends_from_weights(data.get("weights"))
