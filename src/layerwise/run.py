@@ -69,7 +69,7 @@ def train(config=None, data=None, out: Optional[str] = None, quiet: bool = False
 
     check_ensemble(config, repeat, group)
     if config.training.ensemble > 1:
-        from .ensemble import train_ensemble
+        from .ensemble_run import train_ensemble
 
         if sample_weight is not None:
             raise LayerwiseError("training.ensemble: sample weights are for single runs")
