@@ -297,14 +297,15 @@ def set_dotted(raw: dict[str, Any], assignment: str) -> None:
     set_dotted_value(raw, key.strip(), parse_value(text, f"--set {key.strip()}"))
 
 
-def set_dotted_value(raw: dict[str, Any], key: str, value: Any) -> None:
-    """Put an already-typed value at a dotted key (`training.lr`), making sections as needed."""
+def set_dotted_value(raw: dict[str, Any], key: str, value: Any, where: str = "--set") -> None:
+    """Put an already-typed value at a dotted key (`training.lr`), making sections as needed;
+    `where` names the caller in the error (`--set`, `search`)."""
     node = raw
     parts = key.split(".")
     for part in parts[:-1]:
         child = node.setdefault(part, {})
         if not isinstance(child, dict):
-            raise LayerwiseError(f"--set {key}: '{part}' is not a section")
+            raise LayerwiseError(f"{where} {key}: '{part}' is not a section of the config")
         node = child
     node[parts[-1]] = value
 

@@ -111,16 +111,11 @@ def _dimension(key: str, spec: Any, where: str) -> Dimension:
 
 def apply(raw: dict, values: dict[str, Any]) -> dict:
     """A copy of the raw config dict with each dotted key set to its value."""
+    from ..spec import set_dotted_value
+
     raw = copy.deepcopy(raw)
     for key, value in values.items():
-        node = raw
-        parts = key.split(".")
-        for part in parts[:-1]:
-            child = node.setdefault(part, {})
-            if not isinstance(child, dict):
-                raise LayerwiseError(f"search {key}: '{part}' is not a section of the config")
-            node = child
-        node[parts[-1]] = value
+        set_dotted_value(raw, key, value, where="search")
     return raw
 
 
