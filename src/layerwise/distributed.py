@@ -13,6 +13,7 @@ This module is imported by the CLI before torch is: torch is imported inside fun
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import sys
@@ -165,6 +166,10 @@ def join(requested_device: str) -> Group:
     _stop_on_sigterm()
     _watch_parent()
     dist.init_process_group(backend, timeout=COLLECTIVE_TIMEOUT)
+    # Every way out leaves the group while the interpreter is whole: a process that exits with gloo's
+    # threads still running (an error path that never reached `leave`) aborts in C++ at shutdown
+    # ("terminate called without an active exception"), which hides its own one-line error.
+    atexit.register(leave)
     _group = Group(env["rank"], env["world_size"], env["local_rank"], env["local_world_size"], backend, device)
     return _group
 
