@@ -80,6 +80,8 @@ def load_light(run_dir: str | Path):
 
     meta, state = load_model_files(run_dir, framework="np")
     network = meta.get("network")
+    if meta.get("ensemble", 1) != 1:  # several networks, or one shared by members (ensemble.py)
+        return None
     if not isinstance(network, dict) or not DENSE_KEYS <= set(network) <= DENSE_KEYS | TYPED_KEYS:
         return None
     if any(network.get(key) is not None for key in TYPED_KEYS):  # typed `layers:` networks

@@ -136,8 +136,12 @@ def fit(config=None, data=None, sample_weight=None, quiet: bool = True, override
 
     config = as_config(config, overrides)
     if config.training.ensemble > 1:
-        raise LayerwiseError("training.ensemble: in-memory fits (scikit-learn estimators, --folds) train one "
-                             "network; use `layerwise train` or layerwise.train for an ensemble")
+        if sample_weight is not None or rows is not None:
+            raise LayerwiseError("training.ensemble: sample weights and --folds train one network; "
+                                 "use `layerwise train` or layerwise.fit without them for an ensemble")
+        from .ensemble_run import fit_in_memory
+
+        return fit_in_memory(config, data, quiet, stream, callbacks, resolve_device(config.training.device))
     prepared = prepare(config, load_training_data(config, data), sample_weight, rows)
     session = TrainingSession(config, prepared, resolve_device(config.training.device))
     for callback in callbacks:

@@ -94,11 +94,11 @@ def _predictor(model, prepared):
 
 
 def card(prepared, model) -> dict:
-    """The model card; an ensemble (ensemble.py) adds its member count, absent for one network."""
+    """The model card; an ensemble (ensemble.py) adds its member count and kind, absent for one network."""
     meta = artifacts.model_card(prepared)
     size = getattr(model, "size", 1)
     if isinstance(size, int) and size > 1:
-        meta["ensemble"] = size
+        meta["ensemble"], meta["ensemble_kind"] = size, model.kind
     return meta
 
 

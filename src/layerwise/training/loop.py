@@ -4,6 +4,9 @@ Every kind of training runs through `Trainer.fit`: a single network, a resumed r
 of networks trained at once (`--repeat` copies, `copies.CopiesTrainer`), so callbacks, early
 stopping and the one History behave the same everywhere. Variants change only these seams:
   train_step(x, y[, w]) -> loss    the step strategy: () for one network, (N,) for a group
+  train_model, train_loss          what the step calls: the model and loss_fn, unless the model
+                                   trains on something other than what it predicts (DDP's
+                                   wrapper; a TabM ensemble's per-member outputs)
   batches                          the batcher: `ResidentBatches` (shards by rank/world_size)
   evaluate(X, y), epoch_logs(...)  validation metrics and the epoch's row of history (a group
                                    puts each member's own row under logs["members"])
@@ -51,6 +54,7 @@ class Trainer:
         self.monitor, self.on_nan = monitor, on_nan  # on_nan: "stop" | "skip-batch"
         self.autocast = precision == "bf16"  # bf16 autocast of the forward pass (weights stay fp32)
         self.train_model = model  # the module the training forward pass calls (DDP wraps `model`)
+        self.train_loss = loss_fn  # the loss the step minimises (a TabM ensemble: the mean of its members')
         self.group = None  # a `distributed.Group` when this is one rank of a DDP job
         self.members = 0  # 0: one network; N: a group whose step returns (N,) losses (copies.py)
         self.stop_training = False
@@ -98,7 +102,7 @@ class Trainer:
         if self.group is not None:  # weights are this rank's row scales (see ShardedBatches)
             loss = (per_row_loss(self.loss_fn, outputs, y) * weights).sum()
         elif weights is None:
-            loss = self.loss_fn(outputs, y)
+            loss = self.train_loss(outputs, y)
         else:
             loss = weighted_loss(self.loss_fn, outputs, y, weights)
         if self.on_nan == "skip-batch" and not bool(loss.isfinite()):  # a host sync: opt-in only

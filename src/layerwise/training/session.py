@@ -23,17 +23,26 @@ from .threads import available_cpus, choose_threads, torch_threads
 
 
 class TrainingSession:
-    def __init__(self, config: RunConfig, prepared, device: str, group=None, copies: int = 0):
+    def __init__(self, config: RunConfig, prepared, device: str, group=None, copies: int = 0,
+                 ensemble: int = 0):
         """group: a `distributed.Group` when this process is one rank of a DDP job (device is then
         the group's), else None. copies: 0 trains one network; N >= 2 trains N copies at once
-        (seeds seed, seed+1, ...; `copies.py`)."""
+        (seeds seed, seed+1, ...; `copies.py`). ensemble: K >= 2 trains K members as one model
+        of kind `training.ensemble_kind` (ensemble.py; independent members are copies)."""
         import torch
 
         self.config, self.prepared, self.device, self.group = config, prepared, device, group
-        self.copies = copies
         spec = config.training
+        shared = ensemble > 1 and spec.ensemble_kind != "independent"
+        self.copies = ensemble if ensemble > 1 and not shared else copies
+        copies = self.copies
         if copies:
             self.model = None  # built with the batches below, copy by copy
+        elif shared:
+            from ..layers.ensemble import shared_ensemble
+
+            network = shared_ensemble(self._network(spec.seed), ensemble, prepared.task, spec.ensemble_kind)
+            self.model = network.to(device)
         else:
             self.model = self._network(spec.seed)
         if group is not None and group.rank:
@@ -58,7 +67,11 @@ class TrainingSession:
         self.early_stopping = EarlyStopping(monitor, spec.early_stopping.patience,
                                             spec.early_stopping.min_delta, spec.early_stopping.enabled)
         trainer_class = Trainer
-        if copies:
+        if shared:
+            from .members import SharedEnsembleTrainer as trainer_class
+        elif ensemble > 1:
+            from .members import CopiesEnsembleTrainer as trainer_class
+        elif copies:
             from .copies import CopiesTrainer as trainer_class
         self.trainer = trainer_class(self.model, self.loss_fn, self.optimizer, self.batches, task=prepared.task,
                                      val=self.val, scheduler=self.scheduler, schedule_when=self.schedule_when,

@@ -1,0 +1,57 @@
+"""Trainers for an ensemble trained as ONE model (`training.ensemble: K`, ensemble.py).
+
+Their validation metrics are those of the members' mean prediction (layers/ensemble.py: mean_prediction), and an
+epoch's row of history carries no per-member rows, so `EarlyStopping` (unchanged) treats the
+ensemble as one network: it stops when the ensemble's `training.monitor` stops improving and
+restores every member's weights of the ensemble's best epoch (TabM's "parallel training lets
+one monitor the ensemble", applied to both kinds).
+
+  CopiesEnsembleTrainer   independent members: the `--repeat` engine's vmapped step (copies.py)
+  SharedEnsembleTrainer   TabM members (layers/ensemble.py): one step on the mean of the K
+                          members' losses over the same batch
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .copies import CopiesTrainer
+from .loop import Trainer, device_metrics
+
+
+class CopiesEnsembleTrainer(CopiesTrainer):
+    def evaluate(self, X, y) -> dict[str, float]:
+        import torch
+
+        from ..layers.ensemble import mean_prediction
+
+        self.model.eval()
+        with torch.inference_mode():
+            outputs = mean_prediction(self.task, self.model.forward_shared(X))  # (K, M, k) -> (M, k)
+            return {"loss": float(self.loss_fn(outputs, y)), **device_metrics(self.task, outputs, y)}
+
+    def epoch_logs(self, epoch: int, trained: dict, val) -> dict[str, Any]:
+        """The ensemble's row: the members' mean training loss, the mean prediction's metrics."""
+        losses = trained["train_loss"]
+        return Trainer.epoch_logs(self, epoch, {**trained, "train_loss": sum(losses) / len(losses)}, val)
+
+
+class SharedEnsembleTrainer(Trainer):
+    """Trains on the members' own outputs; evaluates (the base class's `evaluate`) the model's
+    forward pass, which is their mean prediction."""
+
+    def __init__(self, model, loss_fn, optimizer, batches, **kwargs):
+        super().__init__(model, loss_fn, optimizer, batches, **kwargs)
+        self.train_model = model.member_outputs  # (K, B, k)
+        self.train_loss = mean_of_members(loss_fn, model.size)
+
+
+def mean_of_members(loss_fn, members: int):
+    """loss(outputs (K, B, k), y (B, ...)): the mean of the K members' losses on the same rows.
+    With a mean-reducing loss this is one call on the K*B rows stacked member by member (a
+    weighted mean too: every member has the same rows, so the same total weight)."""
+
+    def loss(outputs, y):
+        return loss_fn(outputs.reshape(-1, *outputs.shape[2:]), y.repeat(members, *([1] * (y.dim() - 1))))
+
+    return loss
