@@ -98,10 +98,23 @@ def test_sharded_batch_losses_add_up_to_the_one_process_loss(kind):
         assert sorted(torch.cat([x for x, _, _ in parts]).flatten().tolist()) == sorted(x1.flatten().tolist())
 
 
-def test_world_size_must_divide_the_batch():
-    whole = ResidentBatches(torch.zeros(10, 1), torch.zeros(10), None, 5)
-    with pytest.raises(layerwise.LayerwiseError, match="does not split evenly across 2 processes"):
-        ShardedBatches(whole, Group(0, 2, 0, 2, "gloo", "cpu"))
+def test_world_size_must_divide_the_batch_as_trained():
+    """resolve checks the batch the ranks will split: the config's, the preset's (256 when the config
+    sets none), or the full batch when it covers every training row (any world size splits that)."""
+    from layerwise.resolve import Modes
+    from layerwise.run import as_config
+    from layerwise.training.prepare import dataset_from_arrays, prepare
+
+    def prepared(rows, **training):
+        config = as_config({"preset": "auto", "data": {"val_split": 0.0, "test_split": 0.0}, "training": training})
+        data = dataset_from_arrays((np.zeros((rows, 1)), np.arange(rows) * 0.5))
+        return prepare(config, data, modes=Modes(processes=3))
+
+    with pytest.raises(layerwise.LayerwiseError, match="^--batch-size 5 does not split evenly across 3 processes"):
+        prepared(4, batch_size=5)  # an explicit batch size is checked as given, before the data is read
+    with pytest.raises(layerwise.LayerwiseError, match="^--batch-size 256 does not split evenly across 3 processes"):
+        prepared(300)
+    assert len(prepared(200).train_idx) == 200  # the preset's 256 covers all 200 rows: one full batch
 
 
 # ---- end to end --------------------------------------------------------------------------------

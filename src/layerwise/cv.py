@@ -70,17 +70,12 @@ def plan_folds(config, dataset, k: int) -> FoldPlan:
     """The K (train, validation) row sets over everything but the held-out test part."""
     from sklearn.model_selection import KFold, StratifiedKFold
 
+    from .resolve import Modes, check_modes
     from .training.prepare import prepare
 
-    if k < 2:
-        raise LayerwiseError(f"--folds {k}: needs at least 2 folds")
-    if config.data.val:
-        raise LayerwiseError("--folds: the config names a validation source (data.val); "
-                             "folds split the training rows themselves, so leave data.val out")
-    whole = prepare(config, dataset)  # the config's own splits: only its test part is kept
+    check_modes(config, Modes(folds=k))  # resolve's first step, before the data is split
+    whole = prepare(config, dataset, modes=Modes(folds=k))  # the config's own splits: only its test part is kept
     rest = np.sort(np.concatenate([whole.train_idx, whole.val_idx]))
-    if len(rest) < k:
-        raise LayerwiseError(f"--folds {k}: only {len(rest)} training rows to split")
     seed = config.training.seed if config.data.split_seed is None else config.data.split_seed
     seed %= 2 ** 32
     splitter, labels = KFold(k, shuffle=True, random_state=seed), None

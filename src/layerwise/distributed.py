@@ -56,12 +56,6 @@ def is_silent_rank() -> bool:
     return env is not None and env["rank"] != 0
 
 
-def check_batch(batch_size: int, world_size: int, where: str = "--batch-size") -> None:
-    if world_size > 1 and batch_size > 0 and batch_size % world_size:
-        raise LayerwiseError(f"{where} {batch_size} does not split evenly across {world_size} processes; "
-                             f"use a multiple of {world_size}")
-
-
 @dataclass
 class Group:
     """This process's place in a DDP job, and the few collectives the training loop needs."""

@@ -26,8 +26,6 @@ treat an ensemble as one model. The averages use log-sum-exp: no log(0), no over
 
 from __future__ import annotations
 
-from .errors import LayerwiseError
-
 
 def ensemble_module(members: list, task: str):
     import torch
@@ -84,13 +82,3 @@ def build(meta: dict, build_one):
     from .layers.ensemble import shared_ensemble
 
     return shared_ensemble(build_one(), size, meta["task"], kind)
-
-
-def check(config, repeat: int = 1, group=None) -> None:
-    """What an ensemble cannot be combined with, as one line naming training.ensemble."""
-    if config.training.ensemble == 1:
-        return
-    if repeat > 1:
-        raise LayerwiseError("training.ensemble cannot be combined with --repeat")
-    if group is not None:
-        raise LayerwiseError("training.ensemble cannot be combined with several processes (--nproc-per-node/torchrun)")

@@ -43,16 +43,12 @@ def fit_in_memory(config, data, quiet: bool, stream, callbacks, device: str):
 def ensemble_session(config, data, device: str, callbacks=()):
     """(prepared data, the training session of the K members); everything that can fail on the
     user's settings or data fails here, before anything is written."""
-    from .resolve import check_repeatable
     from .training.prepare import load_training_data, prepare
     from .training.session import TrainingSession
 
-    independent = config.training.ensemble_kind == "independent"
-    if independent and config.preset == "auto" and "dropout" not in config.network.model_fields_set:
-        config.network.dropout = 0.0  # independent members share one vmapped step, which has no dropout
-    prepared = prepare(config, load_training_data(config, data))  # applies the preset to config
-    if independent:
-        check_repeatable(config, "training.ensemble")
+    # resolve (in prepare) fills in the preset and, for independent members (one vmapped step),
+    # no dropout by default, and refuses what would couple them
+    prepared = prepare(config, load_training_data(config, data))
     session = TrainingSession(config, prepared, device, ensemble=config.training.ensemble)
     for callback in callbacks:
         session.trainer.add_callback(callback)

@@ -12,15 +12,13 @@ from .run_writer import Run, write_finished
 
 
 def train_copies(config, data, repeat: int, quiet: bool, overwrite: bool, stream, callbacks, device: str) -> list[Run]:
-    from .resolve import check_repeatable
+    from .resolve import Modes
     from .training.copies import copy_config
     from .training.prepare import load_training_data, prepare
     from .training.session import TrainingSession
 
-    if config.preset == "auto" and "dropout" not in config.network.model_fields_set:
-        config.network.dropout = 0.0  # copies share one vmapped step, which has no dropout
-    prepared = prepare(config, load_training_data(config, data))  # applies the preset to config
-    check_repeatable(config)
+    # resolve (in prepare) fills in the preset, no dropout by default, and refuses what couples copies
+    prepared = prepare(config, load_training_data(config, data), modes=Modes(repeat=repeat))
     first = copy_config(config, 0)  # prepared with `config`: the same splits (split_seed = seed)
     session = TrainingSession(first, prepared, device, copies=repeat)
     for callback in callbacks:

@@ -62,12 +62,9 @@ class Architecture:
 
 def resolve_architecture(spec: NetworkSpec, input_size: int, output_size: int,
                          sample_shape: Optional[tuple[int, ...]] = None) -> Architecture:
-    """Fill in the sizes the data decides and check every layer's shape; explicit sizes in the
-    spec must agree with the data. `sample_shape` is one preprocessed sample's shape, e.g. (8, 8)
-    for 8x8 images (default: a flat row of `input_size` values)."""
-    from .resolve import check_data_sizes
-
-    check_data_sizes(spec, input_size, output_size)
+    """Fill in the sizes the data decides and check every layer's shape (resolve.py checks that
+    explicit sizes in the spec agree with the data first). `sample_shape` is one preprocessed
+    sample's shape, e.g. (8, 8) for 8x8 images (default: a flat row of `input_size` values)."""
     common = dict(input_size=input_size, output_size=output_size, output_activation=spec.output_activation,
                   bias=spec.bias, flatten=bool(spec.flatten))
     if spec.layers is None:

@@ -1,13 +1,29 @@
-"""Cross-field checks of a run's settings, in one place: the rules that tie one setting to another
-(loss to task, copies trained at once to what they can share, the ways of training to each other).
+"""The resolve step: a run's config and what the data says -> the config as this run uses it.
 
-Each check says what is wrong in one line (a LayerwiseError) and names the settings involved. The
-checks that need the data (the task, when `auto`) take the facts they need as arguments.
+Every rule that ties one setting to another, or a setting to the data, runs here, in this order:
+
+  1. modes      how the run trains (--repeat, --folds, DDP processes, an ensemble, in memory,
+                sample weights, resuming): which go together, and what each needs of the config
+  2. loss       `loss: auto` from the task; an explicit loss checked against it
+  3. preset     `preset: auto` fills in what the config leaves out (recipe.py), from the task, the
+                training rows and the kind of data; copies trained at once default to no dropout
+  4. copies     what copies trained at once (--repeat, training.ensemble) cannot share
+  5. batches    DDP: the batch as trained must split evenly across the processes
+  6. shapes     the preprocessing (fitted with the resolved data settings) gives the input shape;
+                explicit network sizes must agree with the data and every layer's shape must fit
+  7. weights    training.class_weights against the task and its classes
+
+Step 1 needs no data: a caller that has not read the data yet (the CLI, the DDP launcher) runs it
+early through `check_modes`, so a bad combination stops before anything is read or started;
+`resolve` runs it again (it is cheap and has no side effects). Each check raises one LayerwiseError
+line naming the settings involved. The preset writes its choices into the config in place, so the
+run's config.yaml (`resolved_settings`) retrains the same run from the file alone.
 """
 
 from __future__ import annotations
 
-from typing import Optional
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
 
 from .errors import LayerwiseError
 
@@ -15,6 +31,133 @@ from .errors import LayerwiseError
 DEFAULT_LOSS = {"multiclass": "cross_entropy", "binary": "bce", "regression": "mse"}
 _LOSSES_FOR_TASK = {"multiclass": ("cross_entropy",), "binary": ("bce",),
                     "regression": ("mse", "l1", "huber")}
+
+
+@dataclass(frozen=True)
+class Modes:
+    """How the run trains, beside its config: what the command line or the caller asked for."""
+
+    repeat: int = 1  # --repeat N: N copies trained at once, a run directory each
+    folds: Optional[int] = None  # --folds K: k-fold cross-validation (in memory)
+    processes: Optional[int] = None  # DDP world size (--nproc-per-node N or torchrun); None: one process
+    launching: bool = False  # this process starts the DDP workers (--nproc-per-node), it does not train
+    ensemble_flag: bool = False  # --ensemble was given on the command line (the messages name it)
+    in_memory: bool = False  # layerwise.fit: nothing written (scikit-learn estimators, cv, tune)
+    chosen_rows: bool = False  # the caller picked the train/val/test rows (a fold of --folds)
+    sample_weight: bool = False  # per-row loss weights were given
+    resume_from: Optional[str] = None  # the run directory being resumed
+
+
+@dataclass
+class DataFacts:
+    """What the data says, learned by `training.prepare` before resolve runs (never from the config)."""
+
+    kind: str  # "table" | "array" | "image"
+    task: str  # multiclass | binary | regression: the config's, or inferred from the targets
+    n_outputs: int  # network outputs the encoded targets need
+    classes: Optional[list]  # class labels in index order; None for regression
+    train_targets: Any  # encoded targets of the training rows (class_weights: balanced)
+    train_rows: int
+    val_rows: int = 0  # rows split off for validation (the folds of --folds split train + val)
+    # fits the preprocessing on the training rows with the resolved data settings (the preset may
+    # choose its scaling), -> a Preprocessor; its n_features and sample_shape are the input facts
+    fit_preprocessing: Optional[Callable[[Any], Any]] = None
+    kept: Optional[tuple] = None  # (preprocessor, architecture) of an earlier fit, used as they are
+
+
+@dataclass
+class Resolved:
+    """The run as it will train: the config (preset filled in), task, loss, input and network."""
+
+    config: Any  # the RunConfig given, changed in place by the preset
+    task: str
+    loss: str
+    preprocessor: Any  # data.preprocess.Preprocessor, fitted on the training rows
+    arch: Any  # model.Architecture: every size known, every layer's shape checked
+    class_weights: Any = None  # float32 (n_classes,) loss weights, or None
+
+
+def resolve(config, facts: DataFacts, modes: Modes = Modes()) -> Resolved:
+    """Run every check and derived choice, in the order the module doc gives; see there."""
+    from .model import resolve_architecture
+    from .recipe import apply_preset
+
+    check_modes(config, modes)
+    loss = resolve_loss(facts.task, config.loss)
+    copies = _copies_name(config, modes)
+    if facts.kept is None:
+        if copies and config.preset == "auto" and "dropout" not in config.network.model_fields_set:
+            config.network.dropout = 0.0  # copies share one vmapped step, which has no dropout
+        apply_preset(config, facts.task, facts.train_rows, facts.kind)
+    if copies:
+        check_repeatable(config, copies)
+    if modes.processes:
+        batch = config.training.batch_size
+        check_ddp_batch(batch if batch < facts.train_rows else 0, modes.processes)
+    if modes.folds is not None and facts.train_rows + facts.val_rows < modes.folds:
+        raise LayerwiseError(f"--folds {modes.folds}: only {facts.train_rows + facts.val_rows} training rows to split")
+    if facts.kept is not None:
+        preprocessor, arch = facts.kept
+    else:
+        preprocessor = facts.fit_preprocessing(config.data)
+        check_data_sizes(config.network, preprocessor.n_features, facts.n_outputs)
+        arch = resolve_architecture(config.network, preprocessor.n_features, facts.n_outputs,
+                                    preprocessor.sample_shape)
+    weights = class_weight_vector(config.training, facts.train_targets, facts.classes)
+    return Resolved(config, facts.task, loss, preprocessor, arch, weights)
+
+
+def _copies_name(config, modes: Modes) -> Optional[str]:
+    """How copies trained at once are named in messages, or None when the run trains one network."""
+    if modes.repeat > 1:
+        return "--repeat"
+    spec = config.training  # shared-weight ensembles (tabm) train one network, not copies
+    return "training.ensemble" if spec.ensemble > 1 and spec.ensemble_kind == "independent" else None
+
+
+def check_modes(config, modes: Modes) -> None:
+    """Step 1: the ways of training that go together, and what each asks of the config (no data)."""
+    check_training_modes(modes.repeat, modes.folds, modes.processes if modes.launching else None,
+                         config.training.ensemble if modes.ensemble_flag else None)
+    _check_ensemble(config, modes)
+    if modes.folds is not None:
+        if modes.folds < 2:
+            raise LayerwiseError(f"--folds {modes.folds}: needs at least 2 folds")
+        if config.data.val:
+            raise LayerwiseError("--folds: the config names a validation source (data.val); "
+                                 "folds split the training rows themselves, so leave data.val out")
+    if modes.repeat > 1:
+        if modes.launching:
+            raise LayerwiseError("--nproc-per-node cannot be combined with --repeat: train the copies "
+                                 "in one process, or one DDP run at a time")
+        if modes.processes:
+            raise LayerwiseError("--repeat cannot be combined with several processes (--nproc-per-node/torchrun)")
+        if modes.sample_weight:
+            raise LayerwiseError("--repeat: sample weights are for single runs")
+    if modes.processes:
+        if config.training.on_nan == "skip-batch":
+            raise LayerwiseError("training.on_nan: skip-batch is not available with several processes "
+                                 "(every rank would have to agree on each skipped batch); use stop")
+        if config.preset == "plain" or "batch_size" in config.training.model_fields_set:
+            check_ddp_batch(config.training.batch_size, modes.processes)  # else the preset picks it (step 5)
+
+
+def _check_ensemble(config, modes: Modes) -> None:
+    """training.ensemble K > 1: one run, one process, every row weighted alike, trained from the start."""
+    if config.training.ensemble == 1:
+        return
+    if modes.repeat > 1:
+        raise LayerwiseError("training.ensemble cannot be combined with --repeat")
+    if modes.processes:
+        raise LayerwiseError("training.ensemble cannot be combined with several processes (--nproc-per-node/torchrun)")
+    if modes.resume_from is not None:
+        raise LayerwiseError(f"{modes.resume_from}: an ensemble (training.ensemble) keeps no checkpoints to resume; "
+                             "train it again")
+    if modes.folds is not None or modes.chosen_rows or (modes.in_memory and modes.sample_weight):
+        raise LayerwiseError("training.ensemble: sample weights and --folds train one network; "
+                             "use `layerwise train` or layerwise.fit without them for an ensemble")
+    if modes.sample_weight:
+        raise LayerwiseError("training.ensemble: sample weights are for single runs")
 
 
 def resolve_loss(task: str, loss: str) -> str:
@@ -41,7 +184,7 @@ def check_repeatable(config, what: str = "--repeat") -> None:
 
 def check_training_modes(repeat: int, folds: Optional[int], nproc_per_node: Optional[int],
                          ensemble: Optional[int]) -> None:
-    """--repeat, --folds, --nproc-per-node and --ensemble: which may go together."""
+    """--repeat, --folds, --nproc-per-node and --ensemble as flags: which may go together."""
     if ensemble is not None and ensemble > 1 and (repeat > 1 or nproc_per_node is not None):
         raise LayerwiseError("training.ensemble (--ensemble) cannot be combined with "
                              + ("--repeat" if repeat > 1 else "--nproc-per-node"))
@@ -50,6 +193,41 @@ def check_training_modes(repeat: int, folds: Optional[int], nproc_per_node: Opti
             raise LayerwiseError("--folds and --repeat cannot be combined")
         if nproc_per_node is not None:
             raise LayerwiseError("--folds and --nproc-per-node cannot be combined")
+
+
+def check_ddp_batch(batch_size: int, world_size: int, where: str = "--batch-size") -> None:
+    """DDP splits each batch evenly over the processes (0: the full batch, any split will do)."""
+    if world_size > 1 and batch_size > 0 and batch_size % world_size:
+        raise LayerwiseError(f"{where} {batch_size} does not split evenly across {world_size} processes; "
+                             f"use a multiple of {world_size}")
+
+
+def class_weight_vector(spec, y_train, classes: Optional[list]):
+    """float32 (n_classes,) weights from `balanced`, a list, or a {label: weight} mapping."""
+    import numpy as np
+
+    setting = spec.class_weights
+    if setting is None:
+        return None
+    if classes is None:
+        raise LayerwiseError("training.class_weights applies to classification tasks only")
+    n = len(classes)
+    if setting == "balanced":
+        from sklearn.utils.class_weight import compute_class_weight
+
+        indices = y_train.reshape(-1).astype(np.int64)
+        return compute_class_weight("balanced", classes=np.arange(n), y=indices).astype(np.float32)
+    if isinstance(setting, list):
+        if len(setting) != n:
+            raise LayerwiseError(f"training.class_weights lists {len(setting)} weights for {n} classes")
+        return np.asarray(setting, dtype=np.float32)
+    names = {str(c): i for i, c in enumerate(classes)}
+    weights = np.ones(n, dtype=np.float32)
+    for label, weight in setting.items():
+        if str(label) not in names:
+            raise LayerwiseError(f"training.class_weights: unknown class {label!r} (classes: {', '.join(names)})")
+        weights[names[str(label)]] = weight
+    return weights
 
 
 def check_data_sizes(spec, input_size: int, output_size: int) -> None:

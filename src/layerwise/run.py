@@ -14,6 +14,7 @@ from typing import Optional, Union
 
 from . import artifacts
 from .errors import LayerwiseError
+from .resolve import Modes, check_modes
 from .run_writer import Run, _predictor, run_in  # noqa: F401  (Run: part of the API)
 from .spec import RunConfig
 
@@ -64,25 +65,20 @@ def train(config=None, data=None, out: Optional[str] = None, quiet: bool = False
     if out is not None:
         config.out = str(out)
     stream = stream or sys.stdout
-    group = _join_group(config, repeat)
-    from .ensemble import check as check_ensemble
-
-    check_ensemble(config, repeat, group)
+    modes = Modes(repeat=repeat, processes=_world_size(), sample_weight=sample_weight is not None)
+    check_modes(config, modes)  # resolve's first step, before any data is read or process group joined
     if config.training.ensemble > 1:
         from .ensemble_run import train_ensemble
 
-        if sample_weight is not None:
-            raise LayerwiseError("training.ensemble: sample weights are for single runs")
         return train_ensemble(config, data, quiet, overwrite, stream, callbacks, resolve_device(config.training.device))
     if repeat > 1:
         from .many_runs import train_copies
 
-        if sample_weight is not None:
-            raise LayerwiseError("--repeat: sample weights are for single runs")
         return train_copies(config, data, repeat, quiet, overwrite, stream, callbacks,
                             resolve_device(config.training.device))
+    group = _join_group(config)
     dataset = load_training_data(config, data)
-    prepared = prepare(config, dataset, sample_weight)
+    prepared = prepare(config, dataset, sample_weight, modes=modes)
     device = group.device if group is not None else resolve_device(config.training.device)
     session = TrainingSession(config, prepared, device, group)  # builds the model: may still raise
     for callback in callbacks:
@@ -97,16 +93,21 @@ def train(config=None, data=None, out: Optional[str] = None, quiet: bool = False
     return _left(run_in(run_dir, config, prepared, session, quiet, stream))
 
 
-def _join_group(config: RunConfig, repeat: int = 1):
+def _world_size():
+    """The DDP world size when torchrun (or `--nproc-per-node`) started this process, else None."""
+    from . import distributed
+
+    env = distributed.worker_env()
+    return None if env is None else env["world_size"]
+
+
+def _join_group(config: RunConfig):
     """This process's DDP group when torchrun (or `--nproc-per-node`) started it, else None."""
     from . import distributed
 
     if distributed.worker_env() is None:
         return None
-    if repeat > 1:
-        raise LayerwiseError("--repeat cannot be combined with several processes (--nproc-per-node/torchrun)")
     group = distributed.join(config.training.device)
-    distributed.check_batch(config.training.batch_size, group.world_size)
     artifacts.set_writer(group.is_writer)  # rank 0 writes the run directory; the others only train
     return group
 
@@ -135,14 +136,13 @@ def fit(config=None, data=None, sample_weight=None, quiet: bool = True, override
     from .training.session import TrainingSession
 
     config = as_config(config, overrides)
+    modes = Modes(in_memory=True, sample_weight=sample_weight is not None, chosen_rows=rows is not None)
+    check_modes(config, modes)  # before the data is read
     if config.training.ensemble > 1:
-        if sample_weight is not None or rows is not None:
-            raise LayerwiseError("training.ensemble: sample weights and --folds train one network; "
-                                 "use `layerwise train` or layerwise.fit without them for an ensemble")
         from .ensemble_run import fit_in_memory
 
         return fit_in_memory(config, data, quiet, stream, callbacks, resolve_device(config.training.device))
-    prepared = prepare(config, load_training_data(config, data), sample_weight, rows)
+    prepared = prepare(config, load_training_data(config, data), sample_weight, rows, modes=modes)
     session = TrainingSession(config, prepared, resolve_device(config.training.device))
     for callback in callbacks:
         session.trainer.add_callback(callback)
@@ -174,14 +174,14 @@ def resume(run_dir, data=None, quiet: bool = False, stream=None) -> Run:
     raw = load_yaml(run_dir / artifacts.CONFIG)
     config = RunConfig.from_dict(raw, where=str(run_dir / artifacts.CONFIG))
     config.out = str(run_dir)
-    if config.training.ensemble > 1:
-        raise LayerwiseError(f"{run_dir}: an ensemble (training.ensemble) keeps no checkpoints to resume; train it again")
+    modes = Modes(processes=_world_size(), resume_from=str(run_dir))
+    check_modes(config, modes)
     group = _join_group(config)
     trained_by = (raw.get("resolved") or {}).get("world_size", 1)
     if (group.world_size if group is not None else 1) != trained_by:
         raise LayerwiseError(f"{run_dir}: trained by {trained_by} process(es); resume it with as many "
                              f"(`layerwise resume` restarts them on one machine; torchrun for several)")
-    prepared = prepare(config, load_training_data(config, data))
+    prepared = prepare(config, load_training_data(config, data), modes=modes)
     device = group.device if group is not None else resolve_device(config.training.device)
     session = TrainingSession(config, prepared, device, group)
     session.restore(run_dir)

@@ -322,12 +322,13 @@ def _prepare(config, X, y, sample_weight, encoder, kept=None):
     """`training.prepare.prepare` on the arrays, with the label map given (so partial_fit's `classes`
     can name labels this batch lacks) and, when continuing a fit, the kept preprocessing."""
     from .data.sources import Dataset
+    from .resolve import Modes
     from .training.prepare import prepare
 
     kind = "table" if hasattr(X, "columns") else "array"
     dataset = Dataset(name="X", X=X, y=np.asarray(y), kind=kind)
     fitted = None if kept is None else (kept.preprocessor, kept.architecture)
-    return prepare(config, dataset, sample_weight, encoder=encoder, fitted=fitted)
+    return prepare(config, dataset, sample_weight, encoder=encoder, fitted=fitted, modes=Modes(in_memory=True))
 
 
 def _has_text_columns(X) -> bool:

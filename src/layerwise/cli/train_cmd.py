@@ -114,8 +114,8 @@ def train(
                                              help="Internal: typed flags from the DDP launcher, as JSON."),
 ) -> None:
     """Train a network and write its run directory (metrics, plots, model, report)."""
-    from ..resolve import check_training_modes
-    from ..run import train as train_run
+    from ..resolve import Modes, check_modes
+    from ..run import as_config, train as train_run
 
     if resume_dir is not None:
         return resume(resume_dir, quiet=quiet)
@@ -124,16 +124,17 @@ def train(
     if flags_json is not None:  # a DDP worker: the launcher's flags, typed as the launcher had them
         typed = _merge(json.loads(flags_json), typed)
     overrides = list(set_ or []) + ([typed] if typed else [])  # flags win over --set, as before
-    check_training_modes(repeat, folds, nproc_per_node, ensemble)
+    settings = as_config(config if config is not None else {}, overrides)
+    modes = Modes(repeat=repeat, folds=folds, processes=nproc_per_node, launching=nproc_per_node is not None,
+                  ensemble_flag=ensemble is not None)
+    check_modes(settings, modes)  # resolve's first step: nothing is read or started before it
     if folds is not None:
         from ..cv import cross_validate, print_cv
-        from ..run import as_config
 
-        return print_cv(cross_validate(as_config(config if config is not None else {}, overrides), folds))
+        return print_cv(cross_validate(settings, folds))
     if nproc_per_node is not None:
-        return _launch_train(nproc_per_node, config, overrides, out, overwrite, quiet, repeat)
-    run = train_run(config if config is not None else {}, overrides=overrides, out=out, quiet=quiet,
-                    overwrite=overwrite, repeat=repeat)
+        return _launch_train(nproc_per_node, config, overrides, out, overwrite, quiet)
+    run = train_run(settings, out=out, quiet=quiet, overwrite=overwrite, repeat=repeat)
     if run is None:  # a DDP rank other than 0: rank 0 reports
         return
     if isinstance(run, list):
@@ -164,20 +165,14 @@ def resume(
 
 
 def _launch_train(nproc_per_node: int, config: Optional[Path], overrides: list, out: Optional[Path],
-                  overwrite: bool, quiet: bool, repeat: int) -> None:
-    """Check what can be checked here (one line, no workers started), then start the workers:
-    each runs this same command without --nproc-per-node: --set text as given, flags as --flags-json."""
+                  overwrite: bool, quiet: bool) -> None:
+    """Start the workers (the config and modes were checked: one line, no workers started): each
+    runs this same command without --nproc-per-node: --set text as given, flags as --flags-json."""
     from .. import distributed
     from ..errors import LayerwiseError
-    from ..run import as_config
 
     if distributed.worker_env() is not None:
         raise LayerwiseError("--nproc-per-node: already started by torchrun (RANK is set); leave the flag out")
-    if repeat > 1:
-        raise LayerwiseError("--nproc-per-node cannot be combined with --repeat: train the copies "
-                             "in one process, or one DDP run at a time")
-    settings = as_config(config if config is not None else {}, overrides)
-    distributed.check_batch(settings.training.batch_size, nproc_per_node)
     command = ["train"] + ([str(config)] if config is not None else [])
     for item in overrides:  # user --set text as given; the typed flags once, as JSON
         command += ["--set", item] if isinstance(item, str) else ["--flags-json", json.dumps(item)]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ..distributed import Group, check_batch
+from ..distributed import Group
 from .batches import ResidentBatches
 from .callbacks import Callback
 
@@ -21,11 +21,11 @@ class ShardedBatches:
     r, r+W, r+2W, ... of it. Each row carries a scale W * c_i / D, where D is the global batch's
     loss denominator (rows, or the sum of sample/class weights) and c_i the row's own weight, so
     that `sum(scale_i * loss_i)` on each rank, averaged over ranks by DDP, is exactly the
-    one-process batch loss and its gradient, also for the last, partial batch.
+    one-process batch loss and its gradient, also for the last, partial batch. The batch splits
+    evenly across the ranks: `resolve` checked it against the batch size as trained.
     """
 
     def __init__(self, whole: ResidentBatches, group: Group, class_weights=None):
-        check_batch(whole.batch_size if whole.batch_size < len(whole.indices) else 0, group.world_size)
         self.whole, self.group = whole, group
         self.class_weights = class_weights  # (n_classes,) of a weighted cross-entropy, or None
         self.X, self.y = whole.X, whole.y

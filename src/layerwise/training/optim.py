@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
-import numpy as np
-
-from ..errors import LayerwiseError
 from ..spec import TrainingSpec
+
 
 def make_loss(name: str, class_weights=None, label_smoothing: float = 0.0):
     """A mean-reduced torch loss. `class_weights` is a float tensor (one weight per class);
@@ -35,32 +31,6 @@ def _smoothed_bce(epsilon: float):
             return super().forward(outputs, target * (1.0 - epsilon) + 0.5 * epsilon)
 
     return SmoothedBCEWithLogitsLoss
-
-
-def class_weight_vector(spec: TrainingSpec, y_train: np.ndarray, classes: Optional[list]) -> Optional[np.ndarray]:
-    """float32 (n_classes,) weights from `balanced`, a list, or a {label: weight} mapping."""
-    setting = spec.class_weights
-    if setting is None:
-        return None
-    if classes is None:
-        raise LayerwiseError("training.class_weights applies to classification tasks only")
-    n = len(classes)
-    if setting == "balanced":
-        from sklearn.utils.class_weight import compute_class_weight
-
-        indices = y_train.reshape(-1).astype(np.int64)
-        return compute_class_weight("balanced", classes=np.arange(n), y=indices).astype(np.float32)
-    if isinstance(setting, list):
-        if len(setting) != n:
-            raise LayerwiseError(f"training.class_weights lists {len(setting)} weights for {n} classes")
-        return np.asarray(setting, dtype=np.float32)
-    names = {str(c): i for i, c in enumerate(classes)}
-    weights = np.ones(n, dtype=np.float32)
-    for label, weight in setting.items():
-        if str(label) not in names:
-            raise LayerwiseError(f"training.class_weights: unknown class {label!r} (classes: {', '.join(names)})")
-        weights[names[str(label)]] = weight
-    return weights
 
 
 def make_optimizer(spec: TrainingSpec, parameters, device_type: str):

@@ -4,7 +4,7 @@ stops the run before any run directory exists."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Optional
 
 import numpy as np
@@ -14,8 +14,8 @@ from ..data.sources import Dataset, load_source, source_name
 from ..data.split import split_indices
 from ..data.targets import TargetEncoder, infer_task
 from ..errors import LayerwiseError
-from ..model import Architecture, resolve_architecture
-from ..resolve import resolve_loss
+from ..model import Architecture
+from ..resolve import DataFacts, Modes, resolve
 from ..spec import RunConfig
 
 
@@ -36,6 +36,7 @@ class Prepared:
     test: Optional[tuple[np.ndarray, np.ndarray]] = None  # the source's own / an explicit test part
     target_names: Optional[list[str]] = None
     weights: Optional[np.ndarray] = None  # float32 (N,) per-row loss weights, or None
+    class_weights: Optional[np.ndarray] = None  # float32 (n_classes,) loss weights (training.class_weights)
     # The raw data (no copies), for the report's judgements in the user's own columns and labels
     dataset: Optional[Dataset] = None
     raw_parts: Optional[dict[str, Dataset]] = None  # explicit "val"/"test" sources, raw
@@ -88,18 +89,19 @@ def load_training_data(config: RunConfig, data: Any = None) -> Dataset:
 
 
 def prepare(config: RunConfig, dataset: Dataset, sample_weight=None, rows=None, *,
-            encoder: Optional[TargetEncoder] = None, fitted=None) -> Prepared:
-    """The one data path of training (CLI, API, sklearn estimators, tune, cv).
+            encoder: Optional[TargetEncoder] = None, fitted=None, modes: Modes = Modes()) -> Prepared:
+    """The one data path of training (CLI, API, sklearn estimators, tune, cv): the data's facts
+    (task, splits, label map), then `resolve.resolve` for every setting and check, then features.
 
     rows: optional (train_idx, val_idx, test_idx) chosen by the caller (k-fold cross-validation)
     instead of the config's splits; the preprocessing is still fitted on the train rows only.
     encoder: a label map fixed by the caller (sklearn's `classes`), used as given.
-    fitted: (preprocessor, architecture) kept from an earlier fit (sklearn warm start)."""
+    fitted: (preprocessor, architecture) kept from an earlier fit (sklearn warm start).
+    modes: how the run trains (--repeat, DDP, in memory, ...), for resolve's checks."""
     if dataset.y is None:
         raise LayerwiseError(f"{dataset.name}: no targets to train on")
     given = encoder is not None
     task = encoder.task if given else infer_task(dataset.y, config.task if config.task != "auto" else dataset.task)
-    loss = resolve_loss(task, config.loss)
     if not given:
         encoder = TargetEncoder.fit(dataset.y, task, where=f"{dataset.name} target")
     targets = encoder.encode(dataset.y, where=f"{dataset.name} target")
@@ -119,19 +121,20 @@ def prepare(config: RunConfig, dataset: Dataset, sample_weight=None, rows=None, 
     if task == "regression" and not given and config.data.scales_target():  # learned on the training rows only
         encoder = TargetEncoder.fit(dataset.y, task, f"{dataset.name} target", train_idx, standardize=True)
         targets = encoder.encode(dataset.y, where=f"{dataset.name} target")
-    if fitted is None:
-        from ..recipe import apply_preset
 
-        apply_preset(config, task, len(train_idx), dataset.kind)  # preset auto: fill in what the config leaves out
-        preprocessor = Preprocessor.fit(dataset.X, dataset.kind, dataset.pixel_scale, train_idx,
-                                        config.data.standardize, config.data.scaling, config.data.smooth_clip)
-        arch = resolve_architecture(config.network, preprocessor.n_features, encoder.n_outputs,
-                                    preprocessor.sample_shape)
-    else:
-        preprocessor, arch = fitted
+    def fit_preprocessing(data):  # with the data settings as resolved (the preset may choose the scaling)
+        return Preprocessor.fit(dataset.X, dataset.kind, dataset.pixel_scale, train_idx,
+                                data.standardize, data.scaling, data.smooth_clip)
+
+    weighted = config.training.class_weights is not None  # balanced weights count the training labels
+    facts = DataFacts(dataset.kind, task, encoder.n_outputs, encoder.classes, targets[train_idx] if weighted else None,
+                      len(train_idx), len(val_idx), fit_preprocessing, fitted)
+    resolved = resolve(config, facts, replace(modes, sample_weight=sample_weight is not None))
+    preprocessor, loss = resolved.preprocessor, resolved.loss
     features = preprocessor.transform(dataset.X, where=dataset.name)
     prepared = Prepared(dataset.name, task, loss, features, targets, train_idx, val_idx, test_idx,
-                        preprocessor, encoder, arch)
+                        preprocessor, encoder, resolved.arch)
+    prepared.class_weights = resolved.class_weights
     prepared.target_names = list(dataset.target_names)
     prepared.weights = _check_weights(sample_weight, len(dataset))
     prepared.val = _encode_part(explicit_val, preprocessor, encoder)

@@ -18,7 +18,7 @@ from ..spec import RunConfig
 from .batches import ResidentBatches, to_device_tensors
 from .callbacks import EarlyStopping, Progress, resolve_monitor
 from .loop import Trainer, predict_outputs
-from .optim import class_weight_vector, make_loss, make_optimizer, make_scheduler
+from .optim import make_loss, make_optimizer, make_scheduler
 from .threads import available_cpus, choose_threads, torch_threads
 
 
@@ -54,7 +54,7 @@ class TrainingSession:
         else:
             weights = None if prepared.weights is None else torch.from_numpy(prepared.weights).to(device)
             self.batches = ResidentBatches(X, y, train_rows, spec.batch_size, spec.shuffle, spec.seed, weights=weights)
-        weights = class_weight_vector(spec, prepared.targets[prepared.train_idx], prepared.encoder.classes)
+        weights = prepared.class_weights  # resolved with the config (resolve.py)
         self.loss_fn = make_loss(prepared.loss, None if weights is None else torch.from_numpy(weights).to(device),
                                  spec.label_smoothing if prepared.task != "regression" else 0.0)
         if group is not None:
@@ -129,12 +129,8 @@ class TrainingSession:
         return model.to(self.device), history, self.early_stopping.best_epochs[index] or len(history)
 
     def _shard(self, group):
-        from ..errors import LayerwiseError
         from .ddp import ShardedBatches, loss_class_weights
 
-        if self.config.training.on_nan == "skip-batch":
-            raise LayerwiseError("training.on_nan: skip-batch is not available with several processes "
-                                 "(every rank would have to agree on each skipped batch); use stop")
         return ShardedBatches(self.batches, group, loss_class_weights(self.loss_fn))
 
     def _join_ranks(self, group) -> None:
