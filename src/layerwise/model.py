@@ -67,7 +67,7 @@ def resolve_architecture(spec: NetworkSpec, input_size: int, output_size: int,
     sample's shape, e.g. (8, 8) for 8x8 images (default: a flat row of `input_size` values)."""
     common = dict(input_size=input_size, output_size=output_size, output_activation=spec.output_activation,
                   bias=spec.bias, flatten=bool(spec.flatten))
-    if spec.layers is None:
+    if spec.layers is None and spec.embedding == "none":  # stored as the shorthand, as it always was
         return Architecture(hidden=list(spec.hidden), activations=spec.activations(), dropout=spec.dropout,
                             batch_norm=spec.batch_norm, **common)
     specs = spec.layer_specs()

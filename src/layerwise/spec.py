@@ -73,6 +73,9 @@ class NetworkSpec(_Strict):
     bias: bool = True
     dropout: float = Field(0.0, ge=0.0, lt=1.0)  # hidden: shorthand only (else a dropout layer)
     batch_norm: bool = False  # hidden: shorthand only (else a batch_norm layer)
+    # hidden: shorthand only (else a {type: periodic} first layer): "periodic" embeds each input
+    # feature as [x, a few learned cosines of it] before the first dense layer (layers/embedding.py)
+    embedding: Literal["none", "periodic"] = "none"
     init: str = "default"  # default (torch's), xavier, kaiming; or explicit weights below
     weights: Optional[list[list[list[float]]]] = None  # one (out_features, in_features) per Linear
     biases: Optional[list[list[float]]] = None  # one (out_features,) per Linear
@@ -107,10 +110,11 @@ class NetworkSpec(_Strict):
         if not isinstance(self.activation, str):
             raise ValueError("with layers, activation is one name (the default of each layer); "
                              "set a layer's own activation for the others")
-        for key, value in (("dropout", self.dropout), ("batch_norm", self.batch_norm)):
+        for key, value, layer in (("dropout", self.dropout, "dropout"), ("batch_norm", self.batch_norm, "batch_norm"),
+                                  ("embedding", self.embedding != "none", self.embedding)):
             if value:
                 raise ValueError(f"{key} applies to the hidden: shorthand; with layers, add "
-                                 f"{{type: {key}}} layers where you want them")
+                                 f"{{type: {layer}}} layers where you want them")
         return self
 
     @model_validator(mode="after")
@@ -140,7 +144,12 @@ class NetworkSpec(_Strict):
         if self.layers is not None:
             default = self.activation if isinstance(self.activation, str) else "relu"
             return with_defaults(list(self.layers), default, self.init, self.bias)
-        return expand_hidden(self.hidden, self.activations(), self.bias, self.batch_norm, self.dropout, self.init)
+        expanded = expand_hidden(self.hidden, self.activations(), self.bias, self.batch_norm, self.dropout, self.init)
+        if self.embedding == "periodic":
+            from .layers.embedding import Periodic
+
+            expanded.insert(0, Periodic())
+        return expanded
 
     def layer_kinds(self) -> set[str]:
         """Every layer type the network uses, inside residual blocks too (e.g. {"dense", "dropout"})."""

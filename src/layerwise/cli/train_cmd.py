@@ -69,7 +69,7 @@ def train(
     id_column: Optional[str] = typer.Option(None, "--id-column", help="Row ID column: not a feature; copied into prediction files and API answers (default: none)."),
     drop_missing_target: Optional[bool] = typer.Option(None, "--drop-missing-target/--no-drop-missing-target", help="Skip rows whose target is missing (default: no, stop with an error)."),
     hidden: Optional[List[int]] = typer.Option(None, "--hidden", help="Hidden layer sizes: --hidden 100 50 (default 64)."),
-    activation: Optional[List[str]] = typer.Option(None, "--activation", help="Hidden activation, one or one per layer: relu, sigmoid, tanh, leaky_relu, gelu, elu, softplus or identity (default relu)."),
+    activation: Optional[List[str]] = typer.Option(None, "--activation", help="Hidden activation, one or one per layer: relu, sigmoid, tanh, leaky_relu, gelu, elu, softplus, selu, silu, mish or identity (default relu)."),
     epochs: Optional[int] = typer.Option(None, "--epochs", help="Passes over the training data, at most (default 20)."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Rows per optimizer step; 0 = full batch (default 32)."),
     optimizer: Optional[str] = typer.Option(None, "--optimizer", help="sgd, adam, adamw or rmsprop (default adam)."),

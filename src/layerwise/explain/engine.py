@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from ..activations import ELU_ALPHA, LEAKY_RELU_SLOPE
+from ..activations import ELU_ALPHA, LEAKY_RELU_SLOPE, SELU_ALPHA, SELU_SCALE
 
 # torch.nn.Softplus(beta=1, threshold=20) returns z itself above the threshold; we do the same.
 SOFTPLUS_THRESHOLD = 20.0
@@ -48,6 +48,11 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-z))
 
 
+def softplus(z: np.ndarray) -> np.ndarray:
+    """ln(1 + e^z), and z itself above torch's threshold (where they agree to float precision)."""
+    return np.where(z > SOFTPLUS_THRESHOLD, z, np.log1p(np.exp(np.minimum(z, SOFTPLUS_THRESHOLD))))
+
+
 def activate(name: str, z: np.ndarray) -> np.ndarray:
     """A = f(Z) for the activation called `name`."""
     if name == "sigmoid":
@@ -63,7 +68,13 @@ def activate(name: str, z: np.ndarray) -> np.ndarray:
     if name == "elu":
         return np.where(z > 0, z, ELU_ALPHA * np.expm1(np.minimum(z, 0.0)))
     if name == "softplus":
-        return np.where(z > SOFTPLUS_THRESHOLD, z, np.log1p(np.exp(np.minimum(z, SOFTPLUS_THRESHOLD))))
+        return softplus(z)
+    if name == "selu":
+        return SELU_SCALE * np.where(z > 0, z, SELU_ALPHA * np.expm1(np.minimum(z, 0.0)))
+    if name == "silu":
+        return z * sigmoid(z)
+    if name == "mish":
+        return z * np.tanh(softplus(z))
     if name == "identity":
         return z.copy()
     raise ValueError(f"unknown activation {name!r}")
@@ -87,6 +98,14 @@ def activation_derivative(name: str, z: np.ndarray) -> np.ndarray:
         return np.where(z > 0, 1.0, ELU_ALPHA * np.exp(np.minimum(z, 0.0)))
     if name == "softplus":
         return np.where(z > SOFTPLUS_THRESHOLD, 1.0, sigmoid(z))  # softplus' = σ
+    if name == "selu":
+        return SELU_SCALE * np.where(z > 0, 1.0, SELU_ALPHA * np.exp(np.minimum(z, 0.0)))
+    if name == "silu":
+        s = sigmoid(z)
+        return s * (1.0 + z * (1.0 - s))  # (zσ(z))' = σ + zσ(1 − σ)
+    if name == "mish":
+        t = np.tanh(softplus(z))
+        return t + z * sigmoid(z) * (1.0 - t**2)  # (z tanh(sp(z)))' = tanh(sp) + z σ(z)(1 − tanh²(sp))
     if name == "identity":
         return np.ones_like(z)
     raise ValueError(f"unknown activation {name!r}")

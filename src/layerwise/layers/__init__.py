@@ -4,7 +4,7 @@ Importing this package registers the built-in types; a new type's module must be
 too, before spec.py builds the `network.layers` union from the registry.
 """
 
-from . import basic, conv, residual  # noqa: F401  (registers the built-in layer types)
+from . import basic, conv, embedding, residual  # noqa: F401  (registers the built-in layer types)
 from .basic import INITS
 from .registry import LayerSpec, LayerType, Shape, ShapeError, layer_type, layer_types, layer_union, register
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -22,3 +24,31 @@ class Residual(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.activation(x + self.body(x))
+
+
+class PeriodicEmbedding(nn.Module):
+    """(N, F) -> (N, F * size): per feature x, [x, linear(cos(2*pi*frequency*x + phase))]
+    (layers/embedding.py says why). Initialised as RealMLP's PBLD: frequencies ~ N(0, sigma^2),
+    phases ~ U(-pi, pi), the per-feature linear map as torch's nn.Linear would be.
+
+    Its parameters learn `lr_scale` times slower than the rest of the net (RealMLP uses 0.1):
+    each is stored divided by lr_scale and multiplied back in forward, which under Adam/AdamW
+    (steps of about lr whatever the gradient's size) is the same as a per-parameter learning rate,
+    without optimizer parameter groups that every engine (copies, DDP, export) would have to know."""
+
+    def __init__(self, features: int, frequencies: int = 16, size: int = 4, sigma: float = 0.1,
+                 lr_scale: float = 1.0):
+        super().__init__()
+        self.lr_scale = lr_scale
+        bound = frequencies ** -0.5
+        stored = 1.0 / lr_scale
+        self.frequency = nn.Parameter(sigma * stored * torch.randn(features, frequencies))
+        self.phase = nn.Parameter(stored * torch.empty(features, frequencies).uniform_(-math.pi, math.pi))
+        self.weight = nn.Parameter(stored * torch.empty(features, frequencies, size - 1).uniform_(-bound, bound))
+        self.bias = nn.Parameter(stored * torch.empty(features, size - 1).uniform_(-bound, bound))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        c = self.lr_scale
+        waves = torch.cos((2 * math.pi * c) * self.frequency * x.unsqueeze(-1) + c * self.phase)  # (N, F, K)
+        mixed = c * (torch.einsum("nfk,fko->nfo", waves, self.weight) + self.bias)  # (N, F, size-1)
+        return torch.cat([x.unsqueeze(-1), mixed], dim=-1).flatten(1)

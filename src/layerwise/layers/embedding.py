@@ -1,0 +1,41 @@
+"""Periodic numeric embeddings: each input feature becomes a few learned features of itself.
+
+A plain MLP fits smooth functions of each input easily but sharp or periodic ones slowly; feeding
+it cos(2*pi*w*x + b) of every feature at several learned frequencies w fixes that cheaply
+(Gorishniy et al., "On Embeddings for Numerical Features in Tabular Deep Learning", NeurIPS 2022).
+This is RealMLP's "PBLD" variant (Holzmueller et al., NeurIPS 2024): per feature, `frequencies`
+cosines with a learned phase, a per-feature linear map to `size - 1` values, and the raw feature
+itself kept beside them ("densenet"), so (features,) -> (features * size,).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from .registry import LayerSpec, LayerType, Shape, register
+
+
+class Periodic(LayerSpec):
+    type: Literal["periodic"] = "periodic"
+    frequencies: int = Field(16, gt=0, le=1024)  # cosines per feature
+    size: int = Field(4, ge=2, le=1024)  # values per feature out: the feature + size-1 learned ones
+    sigma: float = Field(0.1, gt=0.0)  # std of the initial frequencies (inputs are scaled to ~unit range)
+    lr_scale: float = Field(0.1, gt=0.0, le=100.0)  # its parameters' learning rate, relative to the net's
+
+
+def _shape(spec: Periodic, shape: Shape) -> Shape:
+    from .basic import needs_flat
+
+    needs_flat("periodic", shape)
+    return (shape[0] * spec.size,)
+
+
+def _build(spec: Periodic, shape: Shape):
+    from .modules import PeriodicEmbedding
+
+    return PeriodicEmbedding(shape[0], spec.frequencies, spec.size, spec.sigma, spec.lr_scale)
+
+
+register(LayerType(Periodic, _shape, _build, prefix="embed"))
