@@ -98,24 +98,37 @@ class Group:
         dist.all_gather_object(out, value)
         return out
 
-    def predict(self, model, X, rows=None):
+    def predict(self, model, X, rows=None, held: bool = False):
         """The network's outputs for all of X (or its `rows`), computed a contiguous slice per rank
-        and gathered in order: each row once, and every rank holds the same full result."""
+        and gathered in order: each row once, and every rank holds the same full result.
+
+        held: X holds only this rank's rows (a large source read per shard), consecutive in rank
+        order; each rank predicts its own and the results are gathered in rank order."""
         import torch
-        import torch.distributed as dist
 
         from .training.loop import predict_outputs
 
+        if held:
+            return self.concat(predict_outputs(model, X, rows))
         count = len(X) if rows is None else len(rows)
         chunk = -(-count // self.world_size)
         start, stop = min(self.rank * chunk, count), min((self.rank + 1) * chunk, count)
         mine = torch.arange(start, stop, device=X.device) if rows is None else rows[start:stop]
-        outputs = predict_outputs(model, X, mine)  # (stop - start, k)
-        padded = outputs.new_zeros((chunk,) + tuple(outputs.shape[1:]))
-        padded[:len(outputs)] = outputs
+        return self.concat(predict_outputs(model, X, mine))  # (stop - start, k) each
+
+    def concat(self, part):
+        """Every rank's `part` (a tensor; lengths may differ), concatenated in rank order."""
+        import torch
+        import torch.distributed as dist
+
+        lengths = [torch.zeros(1, dtype=torch.int64, device=part.device) for _ in range(self.world_size)]
+        dist.all_gather(lengths, torch.tensor([len(part)], dtype=torch.int64, device=part.device))
+        lengths = [int(n) for n in torch.cat(lengths).tolist()]
+        padded = part.new_zeros((max(lengths),) + tuple(part.shape[1:]))
+        padded[:len(part)] = part
         parts = [torch.empty_like(padded) for _ in range(self.world_size)]
         dist.all_gather(parts, padded)
-        return torch.cat([part[:max(0, min(chunk, count - r * chunk))] for r, part in enumerate(parts)])
+        return torch.cat([chunk[:n] for chunk, n in zip(parts, lengths)])
 
     def peer_failure(self, exc: BaseException) -> LayerwiseError:
         cause = str(exc).splitlines()[0].split("] ")[-1].split(". ")[0][:100]  # gloo: "[file:line] Read error ..."

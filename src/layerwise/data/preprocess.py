@@ -43,7 +43,7 @@ class Preprocessor:
         else:
             state = _fit_table(X, rows)
         if standardize and scaling == "robust":
-            _robust_scales(X if kind == "array" else _FrameRows(X[[c["name"] for c in state["numeric"]]]),
+            _robust_scales(X if kind == "array" else _numeric_rows(X, [c["name"] for c in state["numeric"]]),
                            state["numeric"], rows, kind == "array")
         if standardize and smooth_clip:
             state["smooth_clip"] = SMOOTH_CLIP
@@ -316,6 +316,12 @@ class _FrameRows:
         return self.frame.iloc[key].to_numpy(dtype=np.float64, na_value=np.nan)
 
 
+def _numeric_rows(frame, names: list[str]):
+    """Row chunks of the numeric columns `names` as float64: a DataFrame's (_FrameRows), or a
+    Parquet file's read a row group at a time (data/parquet_rows.py, DDP ranks)."""
+    return frame.numeric_rows(names) if hasattr(frame, "numeric_rows") else _FrameRows(frame[names])
+
+
 def _warn_unseen(unseen, name: str, where: str) -> None:
     """Categories training never saw become all-zero blocks: say how many rows that touched."""
     if len(unseen):
@@ -330,9 +336,10 @@ def _fit_table(frame, rows=None) -> dict[str, Any]:
     import pandas as pd
 
     numeric, categorical = [], []
+    dtypes = frame.dtypes  # by dtype alone: a Parquet table read per row group (DDP) is not read here
     for name in frame.columns:
-        column = frame[name]
-        if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
+        dtype = dtypes[name]
+        if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
             numeric.append(name)
         else:
             categorical.append(name)
@@ -341,7 +348,7 @@ def _fit_table(frame, rows=None) -> dict[str, Any]:
         column = frame[name] if rows is None else frame[name].iloc[rows]
         categories.append({"name": name, "categories": sorted(column.dropna().astype(str).unique().tolist())})
     return {"kind": "table", "columns": [str(c) for c in frame.columns],
-            "numeric": _numeric_stats(_FrameRows(frame[numeric]), numeric, rows), "categorical": categories}
+            "numeric": _numeric_stats(_numeric_rows(frame, numeric), numeric, rows), "categorical": categories}
 
 
 def _transform_table(state: dict, frame, where: str) -> np.ndarray:

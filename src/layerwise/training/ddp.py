@@ -23,10 +23,15 @@ class ShardedBatches:
     that `sum(scale_i * loss_i)` on each rank, averaged over ranks by DDP, is exactly the
     one-process batch loss and its gradient, also for the last, partial batch. The batch splits
     evenly across the ranks: `resolve` checked it against the batch size as trained.
+
+    held=(start, stop): this rank holds only the feature rows start..stop-1 of a large source
+    (read per shard; `whole.X` is those rows, `whole.y` still every row's target), and takes the
+    rows of each global batch that fall in its block instead: the same global batches and
+    gradients, with per-rank row counts that vary from step to step around batch_size / W.
     """
 
-    def __init__(self, whole: ResidentBatches, group: Group, class_weights=None):
-        self.whole, self.group = whole, group
+    def __init__(self, whole: ResidentBatches, group: Group, class_weights=None, held=None):
+        self.whole, self.group, self.held = whole, group, held
         self.class_weights = class_weights  # (n_classes,) of a weighted cross-entropy, or None
         self.X, self.y = whole.X, whole.y
 
@@ -45,7 +50,11 @@ class ShardedBatches:
         size = whole.batch_size
         for start in range(start_step * size, len(order), size):
             rows = order[start:start + size]  # the global batch
-            mine = rows[rank::world]
+            if self.held is None:
+                mine = local = rows[rank::world]
+            else:
+                mine = rows[(rows >= self.held[0]) & (rows < self.held[1])]
+                local = mine - self.held[0]
             if whole.weights is not None:
                 numerators, denominator = whole.weights.index_select(0, mine), whole.weights.index_select(0, rows).sum()
             else:
@@ -53,7 +62,7 @@ class ShardedBatches:
                 denominator = (self.class_weights[whole.y.index_select(0, rows)].sum()
                                if self.class_weights is not None else float(len(rows)))
             scales = numerators * (world / denominator)
-            yield whole.X.index_select(0, mine), whole.y.index_select(0, mine), scales
+            yield whole.X.index_select(0, local), whole.y.index_select(0, mine), scales
 
 
 def loss_class_weights(loss_fn):

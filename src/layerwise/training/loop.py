@@ -56,6 +56,7 @@ class Trainer:
         self.train_model = model  # the module the training forward pass calls (DDP wraps `model`)
         self.train_loss = loss_fn  # the loss the step minimises (a TabM ensemble: the mean of its members')
         self.group = None  # a `distributed.Group` when this is one rank of a DDP job
+        self.val_held = False  # DDP, a source read per shard: validation X holds this rank's rows only
         self.members = 0  # 0: one network; N: a group whose step returns (N,) losses (copies.py)
         self.stop_training = False
         self.interrupt_requested = False  # set by a SIGINT handler; honoured between steps
@@ -224,7 +225,8 @@ class Trainer:
         """Loss and the per-epoch metrics on (X, y), computed on the device in large batches."""
         import torch
 
-        outputs = predict_outputs(self.model, X) if self.group is None else self.group.predict(self.model, X)
+        outputs = predict_outputs(self.model, X) if self.group is None \
+            else self.group.predict(self.model, X, held=self.val_held)
         with torch.inference_mode():
             metrics = {"loss": self.loss_fn(outputs, y).item()}
             metrics.update(device_metrics(self.task, outputs, y))

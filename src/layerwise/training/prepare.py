@@ -41,13 +41,27 @@ class Prepared:
     dataset: Optional[Dataset] = None
     raw_parts: Optional[dict[str, Dataset]] = None  # explicit "val"/"test" sources, raw
     id_column: Optional[str] = None  # data.id_column: copied into predictions, never a feature
+    # A DDP rank reading its shard of a large source (.npy, Parquet): `features` holds only the
+    # rows [start, stop) of the source; None: `features` holds every row
+    held: Optional[tuple[int, int]] = None
 
     def split(self, which: str) -> Optional[tuple[np.ndarray, np.ndarray]]:
+        """(features, targets) of a split. With `held` rows, the features are this rank's rows of
+        the split only and the targets are the whole split's (for the gathered evaluation)."""
         explicit = {"val": self.val, "test": self.test}.get(which)
         if explicit is not None:
             return explicit
         rows = {"train": self.train_idx, "val": self.val_idx, "test": self.test_idx}[which]
-        return (self.features[rows], self.targets[rows]) if len(rows) else None
+        if not len(rows):
+            return None
+        return self.features[self.local(rows)], self.targets[rows]
+
+    def local(self, rows: np.ndarray) -> np.ndarray:
+        """Positions in `features` of those of the source's `rows` this process holds, in order."""
+        if self.held is None:
+            return rows
+        start, stop = self.held
+        return rows[(rows >= start) & (rows < stop)] - start
 
 
 def dataset_from_arrays(data: Any) -> Dataset:
@@ -82,10 +96,46 @@ def load_training_data(config: RunConfig, data: Any = None) -> Dataset:
         return select_columns(dataset_from_arrays(data), config.data, "data")
     if not config.data.source:
         raise LayerwiseError("no data: give --data SOURCE (e.g. builtin:digits) or data.source in the config")
-    dataset = load_source(config.data.source, config.data.target, max_bytes=config.data.max_bytes,
-                          drop_missing_target=config.data.drop_missing_target)
+    dataset = _per_shard_table(config) or load_source(
+        config.data.source, config.data.target, max_bytes=config.data.max_bytes,
+        drop_missing_target=config.data.drop_missing_target)
     dataset.name = source_name(config.data.source)
     return select_columns(dataset, config.data, config.data.source)
+
+
+def _per_shard_table(config: RunConfig) -> Optional[Dataset]:
+    """Under DDP, a Parquet source whose rows each rank reads from its own row groups (its features
+    stay unread until `prepare` takes its shard); None for every other case."""
+    from pathlib import Path
+
+    from ..distributed import current
+
+    source = Path(config.data.source)
+    if current() is None or source.suffix.lower() not in (".parquet", ".pq") or not source.is_file():
+        return None
+    from ..data.parquet_rows import open_table
+
+    return open_table(source, config.data.target, config.data.max_bytes, config.data.drop_missing_target)
+
+
+def held_rows(dataset: Dataset) -> Optional[tuple[int, int]]:
+    """The rows [start, stop) this DDP rank holds of a large source: a memory-mapped .npy (an even
+    split) or a Parquet table (whole row groups, split near the even points); None elsewhere."""
+    from ..data.parquet_rows import ParquetTable
+    from ..data.preprocess import _file_backed
+    from ..distributed import current
+
+    group = current()
+    if group is None or not (isinstance(dataset.X, ParquetTable) or _file_backed(dataset.X)):
+        return None
+    n, rank, world = len(dataset), group.rank, group.world_size
+    if not isinstance(dataset.X, ParquetTable):
+        return rank * n // world, (rank + 1) * n // world
+    # the rank of a row group is where its first row falls among the even split points
+    starts = dataset.X.starts
+    owner = np.minimum(starts[:-1] * world // max(n, 1), world - 1)
+    mine = np.flatnonzero(owner == rank)
+    return (int(starts[mine[0]]), int(starts[mine[-1] + 1])) if len(mine) else (n, n)
 
 
 def prepare(config: RunConfig, dataset: Dataset, sample_weight=None, rows=None, *,
@@ -131,9 +181,16 @@ def prepare(config: RunConfig, dataset: Dataset, sample_weight=None, rows=None, 
                       len(train_idx), len(val_idx), fit_preprocessing, fitted)
     resolved = resolve(config, facts, replace(modes, sample_weight=sample_weight is not None))
     preprocessor, loss = resolved.preprocessor, resolved.loss
-    features = preprocessor.transform(dataset.X, where=dataset.name)
+    held = held_rows(dataset)
+    if held is None:
+        features = preprocessor.transform(dataset.X, where=dataset.name)
+    else:  # this rank's shard only (the statistics above streamed over the training rows)
+        start, stop = held
+        rows = dataset.X.read_rows(start, stop) if hasattr(dataset.X, "read_rows") else dataset.X[start:stop]
+        features = preprocessor.transform(rows, where=f"{dataset.name} rows {start + 1}..{stop}")
     prepared = Prepared(dataset.name, task, loss, features, targets, train_idx, val_idx, test_idx,
                         preprocessor, encoder, resolved.arch)
+    prepared.held = held
     prepared.class_weights = resolved.class_weights
     prepared.target_names = list(dataset.target_names)
     prepared.weights = _check_weights(sample_weight, len(dataset))

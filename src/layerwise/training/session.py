@@ -131,7 +131,7 @@ class TrainingSession:
     def _shard(self, group):
         from .ddp import ShardedBatches, loss_class_weights
 
-        return ShardedBatches(self.batches, group, loss_class_weights(self.loss_fn))
+        return ShardedBatches(self.batches, group, loss_class_weights(self.loss_fn), self.prepared.held)
 
     def _join_ranks(self, group) -> None:
         """DDP: the training forward pass through DistributedDataParallel, rank 0's early-stopping
@@ -140,6 +140,9 @@ class TrainingSession:
 
         self.trainer.train_model = wrap_model(self.model, group)
         self.trainer.group = group
+        self.trainer.val_held = self.prepared.held is not None and self.prepared.val is None
+        # what each rank holds of the source's feature rows (summary.json): all, or its shard
+        self.rank_rows = group.gather(int(len(self.batches.X)))
         self.trainer.add_callback(AgreeOnStop(group))
         self.trainer.add_callback(RankStates(group, self.config.training.checkpoint_every))
 
@@ -211,7 +214,10 @@ class TrainingSession:
             if len(rows) == 0:
                 return None
             # rows of the resident feature tensor, gathered a chunk at a time: never a copy of the split
-            outputs = self._predict(model, self.batches.X, torch.from_numpy(rows).to(self.device))
+            if prepared.held is not None:  # each rank holds a block of rows: gathered in row order
+                rows = np.sort(rows)
+            local = torch.from_numpy(prepared.local(rows)).to(self.device)
+            outputs = self._predict(model, self.batches.X, local, held=prepared.held is not None)
             targets = prepared.targets[rows]
         n_classes = len(prepared.encoder.classes or []) or None
         outputs = outputs.float().cpu().numpy()
@@ -223,9 +229,9 @@ class TrainingSession:
         """How many processes trained this run, and how they talked (summary.json, config.yaml)."""
         return self.group.describe() if self.group is not None else {"world_size": 1, "backend": None}
 
-    def _predict(self, model, X, rows=None):
+    def _predict(self, model, X, rows=None, held: bool = False):
         """Outputs for X (its `rows`); under DDP each rank computes a slice and all get the whole."""
-        return predict_outputs(model, X, rows) if self.group is None else self.group.predict(model, X, rows)
+        return predict_outputs(model, X, rows) if self.group is None else self.group.predict(model, X, rows, held)
 
     def summarise(self, best_epoch: int, seconds: float, model=None, history=None,
                   member: int | None = None) -> dict[str, Any]:
@@ -248,6 +254,7 @@ class TrainingSession:
             "train_seconds": round(sum(row["epoch_seconds"] for row in history), 3),
             "device": self.device,
             **self.parallel(),
+            **({"rank_rows": self.rank_rows} if self.group is not None else {}),
             "classes": self.prepared.encoder.classes,
         }
 
