@@ -210,35 +210,38 @@ def initialise(model, spec: NetworkSpec, arch: Architecture) -> None:
             nn.init.zeros_(layer.bias)
     if spec.weights is None and spec.biases is None:
         return
-    linears = linear_layers(model)
-    if len(linears) != len(plan):
-        raise LayerwiseError("network.weights/biases: explicit values are for networks of dense layers only")
+    linears = linear_layers(model)  # their count and shapes: checked by resolve.check_explicit_values
     with torch.no_grad():
-        for i, values in enumerate(spec.weights or [], start=1):
-            _copy_explicit(linears, i, "weights", values, lambda m: m.weight)
-        for i, values in enumerate(spec.biases or [], start=1):
-            if not arch.bias:
-                raise LayerwiseError("network.biases given but network.bias is false")
-            _copy_explicit(linears, i, "biases", values, lambda m: m.bias)
+        for values, linear in zip(spec.weights or [], linears):
+            linear.weight.copy_(torch.as_tensor(values, dtype=linear.weight.dtype))
+        for values, linear in zip(spec.biases or [], linears):
+            linear.bias.copy_(torch.as_tensor(values, dtype=linear.bias.dtype))
+
+
+def explicit_value_shapes(arch: Architecture, init: str = "default") -> Optional[list[tuple[int, int]]]:
+    """(out_features, in_features) of each dense layer, output layer included, in the order
+    network.weights/biases list them; None when the network has other weighted layers (conv)."""
+    from .layers.sequence import init_plan
+
+    specs = arch.layer_specs(init=init)
+    if {spec.type for spec in specs} <= _WIDTH_KEEPING | {"dense"}:  # a chain of dense layers: no torch needed
+        shapes, width = [], arch.input_size
+        for spec in specs:
+            if spec.type == "dense":
+                shapes.append((spec.units, width))
+                width = spec.units
+        return shapes + [(arch.output_size, width)]
+    linears = linear_layers(build_model(arch, device="meta"))  # no weights allocated
+    if len(linears) != len(init_plan(specs)) + 1:
+        return None
+    return [tuple(linear.weight.shape) for linear in linears]
+
+
+_WIDTH_KEEPING = {"activation", "dropout", "batch_norm", "layer_norm"}  # layers that keep a flat row's width
 
 
 def _gain_name(activation: str) -> str:
     return activation if activation in ("sigmoid", "tanh", "relu", "leaky_relu") else "linear"
-
-
-def _copy_explicit(linears, index, key, values, attribute) -> None:
-    import torch
-
-    if index > len(linears):
-        raise LayerwiseError(f"network.{key} has {index} entries but the network has {len(linears)} layers")
-    target = attribute(linears[index - 1])
-    tensor = torch.as_tensor(values, dtype=target.dtype)
-    if tuple(tensor.shape) != tuple(target.shape):
-        raise LayerwiseError(
-            f"network.{key}[{index - 1}] (layer {index}) has shape {tuple(tensor.shape)}, "
-            f"expected {tuple(target.shape)} (out_features, in_features)"
-        )
-    target.copy_(tensor)
 
 
 def parameter_rows(model) -> list[tuple[str, str, int]]:

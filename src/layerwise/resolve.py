@@ -103,6 +103,7 @@ def resolve(config, facts: DataFacts, modes: Modes = Modes()) -> Resolved:
         check_data_sizes(config.network, preprocessor.n_features, facts.n_outputs)
         arch = resolve_architecture(config.network, preprocessor.n_features, facts.n_outputs,
                                     preprocessor.sample_shape)
+        check_explicit_values(config.network, arch)
     weights = class_weight_vector(config.training, facts.train_targets, facts.classes)
     return Resolved(config, facts.task, loss, preprocessor, arch, weights)
 
@@ -238,6 +239,33 @@ def check_data_sizes(spec, input_size: int, output_size: int) -> None:
                                ("output_size", spec.output_size, output_size)):
         if given is not None and given != found:
             raise LayerwiseError(f"network.{name} is {given} but the data needs {found}")
+
+
+def check_explicit_values(network, arch) -> None:
+    """network.weights / network.biases: one (out_features, in_features) matrix / (out_features,)
+    vector per dense layer, output layer included, and biases only with network.bias."""
+    if network.weights is None and network.biases is None:
+        return
+    import numpy as np
+
+    from .model import explicit_value_shapes
+
+    shapes = explicit_value_shapes(arch, network.init)
+    if shapes is None:
+        raise LayerwiseError("network.weights/biases: explicit values are for networks of dense layers only")
+    for key, values, expected in (("weights", network.weights, shapes), ("biases", network.biases, [s[:1] for s in shapes])):
+        for index, value in enumerate(values or [], start=1):
+            if key == "biases" and not arch.bias:
+                raise LayerwiseError("network.biases given but network.bias is false")
+            if index > len(shapes):
+                raise LayerwiseError(f"network.{key} has {index} entries but the network has {len(shapes)} layers")
+            try:
+                shape = np.asarray(value, dtype=np.float64).shape
+            except ValueError:
+                raise LayerwiseError(f"network.{key}[{index - 1}] (layer {index}) is not a rectangular array of numbers") from None
+            if shape != expected[index - 1]:
+                raise LayerwiseError(f"network.{key}[{index - 1}] (layer {index}) has shape {shape}, "
+                                     f"expected {expected[index - 1]} (out_features, in_features)")
 
 
 def resolved_settings(config, task: str, loss: str, arch, has_val: bool) -> dict:

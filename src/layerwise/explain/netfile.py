@@ -12,10 +12,10 @@ The weights file (textbook form) — seed 0's network:
     biases: null               # one vector per layer; zeros if bias is on and weights are given
     seed: 0                    # random init (torch.nn.Linear's U(±1/√in)) when weights are missing
 
-The core's `network:` config form (hidden/activation/output_activation/input_size/output_size/
-weights/biases) is accepted too, and so is its typed `layers:` list when every layer is dense;
-conv, pool and other layers cannot be worked by hand here (one-line error; `layerwise draw` draws
-them as blocks). Every mistake raises LayerwiseError naming the layer and shape.
+The core's `network:` config form is accepted too (a `seed` added), read as `train` reads it: the
+spec's own NetworkSpec, then the resolve step's size and explicit-weight checks. Its typed `layers:`
+list works when every layer is dense; conv, pool and other layers cannot be worked by hand here
+(one-line error; `layerwise draw` draws them as blocks). Every mistake raises LayerwiseError naming the layer and shape.
 """
 
 from __future__ import annotations
@@ -26,14 +26,9 @@ import numpy as np
 
 from ..activations import check_activation
 from ..errors import LayerwiseError
-from ..spec import NetworkSpec
 from .network import DenseLayer, DenseNet, dense_activations
 
 TEXTBOOK_KEYS = {"layers", "activation", "output_activation", "bias", "weights", "biases", "seed"}
-# The core's network config (the spec's own fields, so the two cannot drift apart) and explain's seed;
-# dropout/flatten/init change nothing in one worked pass of one example.
-NETWORK_KEYS = set(NetworkSpec.model_fields) | {"seed"}
-_DEFAULTS = NetworkSpec()  # hidden: [64], activation: relu, as training would use them
 
 
 def load_network(net, where: str = "network") -> DenseNet:
@@ -119,24 +114,33 @@ def _textbook_network(data: dict, where: str) -> DenseNet:
 
 
 def _config_network(data: dict, where: str) -> DenseNet:
-    _check_keys(data, NETWORK_KEYS, where)
-    if data.get("batch_norm"):
+    """The core's `network:` section, read as `train` reads it: validated by the spec's own
+    NetworkSpec, its sizes and explicit weights checked by the resolve step's own checks."""
+    from ..model import resolve_architecture
+    from ..resolve import check_explicit_values
+    from ..spec import RunConfig
+
+    raw = {key: value for key, value in data.items() if key != "seed"}  # seed: explain's random init
+    file = where.removesuffix(": network")  # the spec's messages name network.KEY themselves
+    spec = RunConfig.from_dict({"network": raw}, where=file).network
+    if spec.batch_norm:
         raise LayerwiseError(f"{where}: batch_norm networks cannot be explained yet; set batch_norm: false")
-    hidden = data.get("hidden", _DEFAULTS.hidden)
-    hidden = [hidden] if isinstance(hidden, int) else list(hidden or [])
-    activation = data.get("activation", _DEFAULTS.activation)
-    if typed_layers(data) is not None:
-        hidden, activation = dense_activations(data["layers"], str(activation), where)
-    first, last = _ends_from_weights(data.get("weights"))
-    input_size = data.get("input_size") or first
-    output_size = data.get("output_size") or last
+    hidden, activations = list(spec.hidden), spec.activations()
+    if spec.layers is not None:
+        hidden, activations = dense_activations([layer.model_dump() for layer in spec.layers], spec.activation, where)
+    first, last = _ends_from_weights(spec.weights)
+    input_size, output_size = spec.input_size or first, spec.output_size or last
     if input_size is None or output_size is None:
         raise LayerwiseError(f"{where}: give input_size and output_size (or weights) to explain this network")
+    try:
+        check_explicit_values(spec, resolve_architecture(spec, input_size, output_size))
+    except LayerwiseError as error:
+        raise LayerwiseError(f"{file}: {error}") from None
     sizes = _sizes([input_size, *hidden, output_size], where)
-    activations = _activation_list(activation, len(hidden), where)
-    output = check_activation(str(data.get("output_activation") or "identity"), f"{where}: output_activation")
-    net = _assemble(data, sizes, activations + [output], where)
-    if data.get("dropout"):
+    output = check_activation(spec.output_activation, f"{where}: output_activation")
+    settings = {"bias": spec.bias, "weights": spec.weights, "biases": spec.biases, "seed": data.get("seed", 0)}
+    net = _assemble(settings, sizes, activations + [output], where)
+    if spec.dropout:
         net.notes.append("dropout is not applied: explain shows the evaluation-mode pass")
     return net
 
