@@ -1,51 +1,75 @@
-"""What `--ensemble K` costs in time on the CPU and what it buys: K = 1, 4, 8 side by side on the
-same splits (`preset: plain`, hidden [64], 30 epochs, lr 3e-3, one thread), test score = accuracy
-for classification, R^2 for regression; mean over the seeds. K = 1 is today's single-network path
-(it may stop early); the members of K > 1 train every epoch, each restoring its own best epoch.
-"train() seconds" include writing the run directory (report plots), a constant per run.
+"""What `--ensemble K` costs in time on the CPU, per kind (independent vmapped copies; TabM's
+shared weights), side by side with one network on the same splits: the default recipe's network
+(`preset: auto`: 3x256, batch 256; the independent kind trains without dropout, which its vmapped
+step cannot do) for a fixed number of epochs with early stopping off, so every run does the same
+number of steps; one torch thread. Test score = accuracy (classification) or R^2 (regression) after
+those epochs, mean over the seeds: a sanity check, not the quality comparison (benchmarks/quality.py
+with --variant training.ensemble=K does that, with the recipe's own epochs and early stopping).
 
-    PYTHONPATH=src python benchmarks/ensemble.py [--seeds 2] [--tables digits,diabetes]
+    PYTHONPATH=src python benchmarks/ensemble.py [--seeds 1] [--tables digits,synthetic10k]
+        [--ks 1,4,8,16] [--kinds independent,tabm] [--epochs 10]
 
-Timings on a shared machine are noisy: read them as ratios to K = 1 within one run."""
+"loop s" is the training loop's time (the sum of the epochs' seconds); "x 1" its ratio to one
+network (K = 1). Timings on a shared machine are noisy: read them as ratios within one run."""
 
 from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 
 import layerwise
 
 
-def one(table: str, k: int, seed: int, out) -> tuple[float, float, float, int]:
-    config = {"data": {"source": f"builtin:{table}"}, "network": {"hidden": [64]}, "preset": "plain",
-              "training": {"epochs": 30, "lr": 3e-3, "seed": seed, "threads": 1, "ensemble": k}}
-    started = time.perf_counter()
-    run = layerwise.train(config, out=f"{out}/{table}-{k}-{seed}", quiet=True, overwrite=True)
-    seconds = time.perf_counter() - started
+def _data(table: str):
+    """An in-memory table for `synthetic10k` (10,000 rows x 20 columns, the issue's reference
+    size), else None: the built-in data set of that name."""
+    if table != "synthetic10k":
+        return None
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(n_samples=10_000, n_features=20, n_informative=10, n_classes=3, random_state=0)
+    return X.astype("float32"), y
+
+
+def one(table: str, k: int, kind: str, seed: int, epochs: int, out) -> tuple[float, float, float]:
+    config = {"data": {"source": f"builtin:{table}"}, "preset": "auto",
+              "training": {"epochs": epochs, "seed": seed, "threads": 1, "early_stopping": False,
+                           "ensemble": k, "ensemble_kind": kind}}
+    data = _data(table)
+    if data is not None:
+        del config["data"]["source"]
+    run = layerwise.train(config, data=data, out=f"{out}/{table}-{kind}-{k}-{seed}", quiet=True, overwrite=True)
     test = run.summary["test"]
-    return seconds, run.summary["train_seconds"], test.get("accuracy", test.get("r2")), run.summary["epochs_run"]
+    parameters = sum(p.numel() for p in run.predictor.module.parameters())
+    return run.summary["train_seconds"], test.get("accuracy", test.get("r2")), parameters
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seeds", type=int, default=2)
-    parser.add_argument("--tables", default="digits,diabetes")
-    parser.add_argument("--ks", default="1,4,8")
+    parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--tables", default="digits,synthetic10k")
+    parser.add_argument("--ks", default="1,4,8,16")
+    parser.add_argument("--kinds", default="independent,tabm")
+    parser.add_argument("--epochs", type=int, default=10)
     args = parser.parse_args()
     ks = [int(k) for k in args.ks.split(",")]
-    print("| table | K | train() seconds | x K=1 | training-loop seconds | x K=1 | epochs run | test score |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print(f"{args.epochs} epochs, early stopping off, preset auto, 1 thread\n")
+    print("| table | kind | K | parameters | loop s | x 1 | test score |")
+    print("|---|---|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as out:
         for table in args.tables.split(","):
-            one(table, 1, 0, out)  # warm-up: imports and data caches outside the timings
-            base = None
-            for k in ks:
-                results = [one(table, k, seed, out) for seed in range(args.seeds)]
-                seconds, loop, score, epochs = (sum(r[i] for r in results) / len(results) for i in range(4))
-                base = base or (seconds, loop)
-                print(f"| {table} | {k} | {seconds:.2f} | {seconds / base[0]:.2f} | {loop:.2f} | {loop / base[1]:.2f} "
-                      f"| {epochs:.0f} | {score:.4f} |", flush=True)
+            one(table, 1, "independent", 0, 1, out)  # warm-up: imports and data caches outside the timings
+            single = None
+            for kind in args.kinds.split(","):
+                for k in ks:
+                    if k == 1 and single is not None:
+                        continue  # one network is the same for every kind
+                    results = [one(table, k, kind, seed, args.epochs, out) for seed in range(args.seeds)]
+                    loop, score = (sum(r[i] for r in results) / len(results) for i in range(2))
+                    single = single or loop
+                    name = "(one network)" if k == 1 else kind
+                    print(f"| {table} | {name} | {k} | {results[0][2]:,} | {loop:.2f} | {loop / single:.2f} "
+                          f"| {score:.4f} |", flush=True)
 
 
 if __name__ == "__main__":

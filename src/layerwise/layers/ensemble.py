@@ -35,6 +35,9 @@ class MemberScale(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.weight
 
+    def extra_repr(self) -> str:
+        return f"members={self.weight.shape[0]}, features={self.weight.shape[1]}"
+
 
 class BatchEnsembleLinear(nn.Module):
     member_wise = True
@@ -51,8 +54,11 @@ class BatchEnsembleLinear(nn.Module):
             self.register_parameter("bias", None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = torch.matmul(x * self.r, self.weight.t()) * self.s
-        return x if self.bias is None else x + self.bias
+        x = torch.matmul(x * self.r, self.weight.t())
+        return x * self.s if self.bias is None else torch.addcmul(self.bias, x, self.s)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.r.shape[1]}, out_features={self.s.shape[1]}, members={self.r.shape[0]}"
 
 
 class MemberHeads(nn.Module):
@@ -74,6 +80,10 @@ class MemberHeads(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, K, in) -> (B, K, out)
         x = torch.matmul(x.transpose(0, 1), self.weight.transpose(1, 2)).transpose(0, 1)
         return x if self.bias is None else x + self.bias
+
+    def extra_repr(self) -> str:
+        members, n_out, n_in = self.weight.shape
+        return f"in_features={n_in}, out_features={n_out}, members={members}"
 
 
 def random_signs(*shape: int) -> torch.Tensor:
