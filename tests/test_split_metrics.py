@@ -1,6 +1,7 @@
 """The splits and metrics written out in NumPy equal scikit-learn's, value for value, and a
 train/predict run no longer imports scikit-learn."""
 
+import inspect
 import subprocess
 import sys
 
@@ -84,6 +85,23 @@ def test_regression_metrics_equal_sklearns(outputs, seed):
     assert ours["mae"] == skm.mean_absolute_error(y_true, y_pred)
     assert ours["r2"] == skm.r2_score(y_true, y_pred)
     assert metrics.r2_score(y_true, y_pred) == skm.r2_score(y_true, y_pred)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_binary_scores_equal_sklearns(seed):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, 300)
+    logits = labels * 1.5 + rng.normal(size=300) * 2
+    if seed % 2:
+        logits = np.round(logits)  # many tied scores: ties count one half
+    if seed == 5:
+        logits[:20] = 50.0  # probabilities of exactly 1.0: clipped before the log
+    positive = 1 / (1 + np.exp(-logits))
+    ours = metrics.binary_scores(labels, logits)
+    np.testing.assert_allclose(ours["roc_auc"], skm.roc_auc_score(labels, positive), rtol=1e-12)
+    named = "y_proba" if "y_proba" in inspect.signature(skm.log_loss).parameters else "y_pred"  # renamed in 1.9
+    np.testing.assert_allclose(ours["log_loss"], skm.log_loss(labels, labels=[0, 1], **{named: positive}), rtol=1e-12)
+    assert np.isnan(metrics.binary_scores(np.zeros(5, dtype=int), logits[:5])["roc_auc"])
 
 
 def test_training_and_reporting_iris_does_not_import_sklearn(tmp_path):

@@ -70,7 +70,7 @@ def judge(predictor, prepared) -> Optional[Judgement]:
 
 
 def _judge_classification(judgement: Judgement, predictor, train_targets: np.ndarray) -> None:
-    from .metrics import classification_metrics, confusion_matrix, per_class_scores
+    from .metrics import binary_log_loss, classification_metrics, confusion_matrix, per_class_scores
 
     part, encoder = judgement.holdout, predictor.encoder
     k = len(encoder.classes)
@@ -87,10 +87,8 @@ def _judge_classification(judgement: Judgement, predictor, train_targets: np.nda
     scores = classification_metrics(truth, majority, k)  # NumPy, equal to sklearn's (no sklearn import)
     judgement.baseline = {key: scores[key] for key in ("accuracy", "precision_macro", "recall_macro", "f1_macro")}
     if predictor.task == "binary":
-        from sklearn.metrics import log_loss
-
         judgement.baseline["roc_auc"] = 0.5  # a constant score ranks no row above another
-        judgement.baseline["log_loss"] = float(log_loss(truth, np.tile(prior[1], len(truth)), labels=[0, 1]))
+        judgement.baseline["log_loss"] = binary_log_loss(truth, np.tile(prior[1], len(truth)))
         judgement.curves = _binary_curves(truth, proba[:, 1])
 
 

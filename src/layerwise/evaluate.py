@@ -62,6 +62,12 @@ def prediction_table(predictor, X, where: str):
     """Predictions, led by the run's ID column (data.id_column) when the rows carry it."""
     import pandas as pd
 
+    return pd.DataFrame(prediction_columns(predictor, X, where))
+
+
+def prediction_columns(predictor, X, where: str) -> dict[str, np.ndarray]:
+    """The prediction table's columns, in order: [ID], prediction (labels or values) and, for
+    classification, one probability per class."""
     outputs = predictor.outputs(X, where=where)
     ids = {}
     if predictor.id_column and hasattr(X, "columns") and predictor.id_column in X.columns:
@@ -69,15 +75,15 @@ def prediction_table(predictor, X, where: str):
     if predictor.task == "regression":
         names = predictor.meta.get("targets") or ["target"]
         if outputs.shape[1] == 1:
-            return pd.DataFrame({**ids, "prediction": outputs[:, 0]})
-        return pd.DataFrame({**ids, **{f"prediction_{n}": outputs[:, j] for j, n in enumerate(names)}})
+            return {**ids, "prediction": outputs[:, 0]}
+        return {**ids, **{f"prediction_{n}": outputs[:, j] for j, n in enumerate(names)}}
     from .head import labels, probabilities
 
     proba = probabilities(predictor.task, outputs)
-    frame = pd.DataFrame({**ids, "prediction": labels(predictor.task, outputs, predictor.encoder)})
+    columns = {**ids, "prediction": labels(predictor.task, outputs, predictor.encoder)}
     for j, label in enumerate(predictor.encoder.classes):
-        frame[f"proba_{label}"] = proba[:, j]
-    return frame
+        columns[f"proba_{label}"] = proba[:, j]
+    return columns
 
 
 def predict_values(run_dir: str | Path, text: str) -> dict[str, Any]:
@@ -94,15 +100,12 @@ def predict_values(run_dir: str | Path, text: str) -> dict[str, Any]:
                              f"{' (' + ', '.join(columns) + ')' if len(columns) <= 20 else ''}, got {len(values)}")
     row = [_number_or_text(v) for v in values]
     if predictor.preprocessor.kind == "table":
-        import pandas as pd
-
-        X = pd.DataFrame([row], columns=columns)
+        X = np.asarray([row], dtype=object)  # the raw columns in order: no pandas for one row
     else:
         if any(isinstance(v, str) for v in row):
             raise LayerwiseError("--values: every value must be a number for this model")
         X = np.asarray([row], dtype=np.float64)
-    table = prediction_table(predictor, X, where="--values")
-    return {k: _plain(v) for k, v in table.iloc[0].items()}
+    return {k: _plain(v[0]) for k, v in prediction_columns(predictor, X, where="--values").items()}
 
 
 def _number_or_text(text: str):

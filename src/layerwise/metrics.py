@@ -92,10 +92,35 @@ def task_metrics(task: str, y_true: np.ndarray, outputs: np.ndarray, n_classes: 
 
 def binary_scores(labels: np.ndarray, logits: np.ndarray) -> dict:
     """ROC AUC (NaN when one class is absent) and log-loss of the positive-class probability."""
-    from sklearn.metrics import log_loss, roc_auc_score
-
     from .head import probabilities
 
     positive = probabilities("binary", logits)[:, 1]
-    auc = float(roc_auc_score(labels, positive)) if len(np.unique(labels)) == 2 else float("nan")
-    return {"roc_auc": auc, "log_loss": float(log_loss(labels, positive, labels=[0, 1]))}
+    auc = roc_auc(labels, positive) if len(np.unique(labels)) == 2 else float("nan")
+    return {"roc_auc": auc, "log_loss": binary_log_loss(labels, positive)}
+
+
+def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """`roc_auc_score(labels, scores)` for 0/1 labels with both present: the chance that a random
+    positive scores above a random negative (ties count one half), from the scores' mean ranks."""
+    labels = np.asarray(labels).reshape(-1).astype(bool)
+    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+    order = np.argsort(scores, kind="mergesort")
+    ordered = scores[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])  # first position of each distinct score
+    bounds = np.r_[starts, len(ordered)]
+    mean_rank = (bounds[:-1] + bounds[1:] + 1) / 2.0  # 1-based mean rank of each run of ties
+    ranks = np.empty(len(scores))
+    ranks[order] = mean_rank[np.cumsum(np.r_[True, ordered[1:] != ordered[:-1]]) - 1]
+    positives = int(labels.sum())
+    negatives = len(labels) - positives
+    return float((ranks[labels].sum() - positives * (positives + 1) / 2.0) / (positives * negatives))
+
+
+def binary_log_loss(labels: np.ndarray, positive: np.ndarray) -> float:
+    """`log_loss(labels, positive, labels=[0, 1])`: both class probabilities clipped to
+    [eps, 1 - eps] (float64's eps), as scikit-learn does."""
+    labels = np.asarray(labels).reshape(-1).astype(np.float64)
+    positive = np.asarray(positive, dtype=np.float64).reshape(-1)
+    eps = np.finfo(np.float64).eps
+    p1, p0 = np.clip(positive, eps, 1 - eps), np.clip(1 - positive, eps, 1 - eps)
+    return float(np.mean(-(labels * np.log(p1) + (1 - labels) * np.log(p0))))

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -14,7 +14,9 @@ from .data.preprocess import Preprocessor
 from .data.targets import TargetEncoder
 from .errors import LayerwiseError
 from .head import labels, probabilities  # noqa: F401  (probabilities: kept importable from here)
-from .model import Architecture, build_model
+
+if TYPE_CHECKING:
+    from .model import Architecture  # the network spec: imported where a module is built (pydantic, ~0.1 s)
 
 
 class Predictor:
@@ -32,6 +34,8 @@ class Predictor:
 
     @property
     def architecture(self) -> Architecture:
+        from .model import Architecture
+
         return Architecture.from_dict(self.meta["network"])
 
     @property
@@ -88,6 +92,7 @@ def _torch_module(meta: dict, state: dict):
     import torch
 
     from .ensemble import build
+    from .model import Architecture, build_model
 
     module = build(meta, lambda: build_model(Architecture.from_dict(meta["network"])))
     module.load_state_dict({k: torch.from_numpy(np.array(v)) if isinstance(v, np.ndarray) else v
@@ -98,6 +103,7 @@ def _torch_module(meta: dict, state: dict):
 def load(run_dir: str | Path) -> Predictor:
     """Rebuild the predictor of a finished run from its own files."""
     from .artifacts import load_model_files
+    from .model import Architecture
 
     meta, state = load_model_files(run_dir)
     try:

@@ -109,7 +109,7 @@ class _Positions:
 
 
 class _GroupRows:
-    """Like preprocess._FrameRows (float64 row chunks of numeric columns), over a Parquet file:
+    """Like row_access.FrameRows (float64 row chunks of numeric columns), over a Parquet file:
     keeps the last row group read, so a scan in row order reads each group once."""
 
     def __init__(self, table: ParquetTable, names: list[str]):
@@ -130,7 +130,7 @@ class _GroupRows:
         rows, column = key if isinstance(key, tuple) else (key, None)
         names = self.names if column is None else [self.names[column]]
         rows = np.asarray(rows, dtype=np.int64)
-        # column-major, as pandas' to_numpy gives _FrameRows: numpy's sums then add in the same
+        # column-major, as pandas' to_numpy gives FrameRows: numpy's sums then add in the same
         # order, and the statistics equal the whole read's to the last bit
         out = np.empty((len(rows), len(names)), dtype=np.float64, order="F")
         group_of = np.searchsorted(self.table.starts, rows, side="right") - 1

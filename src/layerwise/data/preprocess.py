@@ -14,13 +14,13 @@ conv/pool network restores the shape as its first step (model.first_layer_shape)
 
 from __future__ import annotations
 
-import sys
 import warnings
 from typing import Any, Optional
 
 import numpy as np
 
 from ..errors import LayerwiseError
+from .row_access import FrameRows, numeric_rows, release_pages
 
 CHUNK_ROWS = 16_384  # rows per chunk when scanning big arrays: bounds temporary memory (~13 MB at 100 columns)
 
@@ -43,7 +43,7 @@ class Preprocessor:
         else:
             state = _fit_table(X, rows)
         if standardize and scaling == "robust":
-            _robust_scales(X if kind == "array" else _numeric_rows(X, [c["name"] for c in state["numeric"]]),
+            _robust_scales(X if kind == "array" else numeric_rows(X, [c["name"] for c in state["numeric"]]),
                            state["numeric"], rows, kind == "array")
         if standardize and smooth_clip:
             state["smooth_clip"] = SMOOTH_CLIP
@@ -182,36 +182,6 @@ def _row_chunks(matrix, rows: np.ndarray):
             release_pages(matrix, int(block.min()), int(block.max()) + 1)
 
 
-def _file_backed(array) -> bool:
-    """True for a memory-mapped array or any view of one (np.asarray drops the memmap type)."""
-    import mmap
-
-    while array is not None:
-        if isinstance(array, (np.memmap, mmap.mmap)):
-            return True
-        array = getattr(array, "base", None)
-    return False
-
-
-def release_pages(matrix, start: int, stop: int) -> None:
-    """Tell the kernel that rows start..stop of a memory-mapped file are done with, so a scan
-    over a big .npy keeps only a chunk resident (the file stays in the page cache; touching the
-    rows again just maps them back). No-op for arrays in ordinary memory."""
-    if not _file_backed(matrix) or not matrix.flags.c_contiguous or sys.platform != "linux":
-        return
-    import ctypes
-    import mmap
-
-    row_bytes = matrix.strides[0]
-    first = matrix.ctypes.data + start * row_bytes
-    aligned = first - first % mmap.PAGESIZE
-    length = matrix.ctypes.data + stop * row_bytes - aligned
-    length -= length % mmap.PAGESIZE  # whole pages only: a partial page may hold the next rows
-    if length > 0:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.madvise(ctypes.c_void_p(aligned), ctypes.c_size_t(length), mmap.MADV_DONTNEED)
-
-
 SMOOTH_CLIP = 3.0  # smooth clipping bound: x / sqrt(1 + (x / 3)^2) (RealMLP's robust preprocessing)
 
 
@@ -298,36 +268,12 @@ def _to_numeric_column(where: str):
     return convert
 
 
-class _FrameRows:
-    """Row chunks of a DataFrame's columns as float64 arrays, so big tables are never copied whole
-    (a 1M x 100 float32 Parquet table would otherwise become an 800 MB float64 matrix)."""
-
-    def __init__(self, frame):
-        self.frame = frame
-        self.shape = frame.shape
-
-    def __len__(self) -> int:
-        return len(self.frame)
-
-    def __getitem__(self, key) -> np.ndarray:
-        if isinstance(key, tuple):
-            rows, column = key
-            return self.frame.iloc[rows, column].to_numpy(dtype=np.float64, na_value=np.nan)
-        return self.frame.iloc[key].to_numpy(dtype=np.float64, na_value=np.nan)
-
-
-def _numeric_rows(frame, names: list[str]):
-    """Row chunks of the numeric columns `names` as float64: a DataFrame's (_FrameRows), or a
-    Parquet file's read a row group at a time (data/parquet_rows.py, DDP ranks)."""
-    return frame.numeric_rows(names) if hasattr(frame, "numeric_rows") else _FrameRows(frame[names])
-
-
-def _warn_unseen(unseen, name: str, where: str) -> None:
+def _warn_unseen(unseen: list[str], name: str, where: str) -> None:
     """Categories training never saw become all-zero blocks: say how many rows that touched."""
     if len(unseen):
         from ..errors import warn
 
-        examples = ", ".join(repr(v) for v in unseen.astype(str).unique()[:3])
+        examples = ", ".join(repr(v) for v in list(dict.fromkeys(unseen))[:3])
         warn(f"{where}: column '{name}': {len(unseen)} row(s) have a category never seen in training "
              f"({examples}); they are encoded as none of the known categories")
 
@@ -348,19 +294,24 @@ def _fit_table(frame, rows=None) -> dict[str, Any]:
         column = frame[name] if rows is None else frame[name].iloc[rows]
         categories.append({"name": name, "categories": sorted(column.dropna().astype(str).unique().tolist())})
     return {"kind": "table", "columns": [str(c) for c in frame.columns],
-            "numeric": _numeric_stats(_numeric_rows(frame, numeric), numeric, rows), "categorical": categories}
+            "numeric": _numeric_stats(numeric_rows(frame, numeric), numeric, rows), "categorical": categories}
 
 
 def _transform_table(state: dict, frame, where: str) -> np.ndarray:
-    import pandas as pd
-
     if not hasattr(frame, "columns"):  # a plain array: values in the order of the raw columns
         values = np.asarray(frame, dtype=object)
         values = values.reshape(1, -1) if values.ndim == 1 else values.reshape(len(values), -1)
         if values.shape[1] != len(state["columns"]):
             raise LayerwiseError(f"{where}: expected {len(state['columns'])} values per row "
                                  f"({', '.join(state['columns'])}), got {values.shape[1]}")
+        plain = _plain_table(state, values, where)
+        if plain is not None:
+            return plain
+        import pandas as pd
+
         frame = pd.DataFrame(values, columns=state["columns"])
+    import pandas as pd
+
     missing = [c for c in state["columns"] if c not in frame.columns]
     if missing:
         raise LayerwiseError(f"{where}: missing column '{missing[0]}' (the model needs {', '.join(state['columns'])})")
@@ -371,7 +322,7 @@ def _transform_table(state: dict, frame, where: str) -> np.ndarray:
             and not pd.api.types.is_bool_dtype(numeric[c])]
     if text:  # numbers that arrived as text (e.g. CSV cells with quotes): convert those columns only
         numeric = numeric.assign(**{c: convert(numeric[c]) for c in text})
-    parts = [_finite(_apply_numeric(_FrameRows(numeric), state["numeric"], state.get("smooth_clip")),
+    parts = [_finite(_apply_numeric(FrameRows(numeric), state["numeric"], state.get("smooth_clip")),
                      where, numeric_names)]
     for column in state["categorical"]:
         values = frame[column["name"]]
@@ -382,5 +333,39 @@ def _transform_table(state: dict, frame, where: str) -> np.ndarray:
         seen = (codes >= 0) & present  # unseen or missing -> all-zero block
         block[np.flatnonzero(seen), codes[seen]] = 1.0
         parts.append(block)
-        _warn_unseen(values[present & (codes < 0)], column["name"], where)
+        _warn_unseen(values[present & (codes < 0)].astype(str).tolist(), column["name"], where)
+    return np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
+
+
+PLAIN_TYPES = (bool, int, float, str, np.bool_, np.integer, np.floating, np.str_)
+
+
+def _plain_table(state: dict, values: np.ndarray, where: str) -> Optional[np.ndarray]:
+    """The table transform of plain Python values (`predict --values`, JSON rows) without pandas,
+    whose import costs more than one row's prediction; the same numbers and warnings as the
+    DataFrame path (tests/test_light_predict.py). None, for that path to decide, when a numeric
+    column holds text (a number written as text, or an error) or a value is of another type."""
+    if not all(v is None or isinstance(v, PLAIN_TYPES) for v in values.flat):
+        return None
+    position = {name: j for j, name in enumerate(state["columns"])}
+    numeric = values[:, [position[c["name"]] for c in state["numeric"]]]
+    if any(isinstance(v, (str, np.str_)) for v in numeric.flat):
+        return None
+    matrix = np.array([[np.nan if v is None else float(v) for v in row] for row in numeric],
+                      dtype=np.float64).reshape(len(values), -1)
+    parts = [_finite(_apply_numeric(matrix, state["numeric"], state.get("smooth_clip")), where,
+                     [c["name"] for c in state["numeric"]])]
+    for column in state["categorical"]:
+        code = {category: k for k, category in enumerate(column["categories"])}
+        block = np.zeros((len(values), len(code)), dtype=np.float32)
+        unseen = []
+        for r, value in enumerate(values[:, position[column["name"]]]):
+            if value is None or (isinstance(value, (float, np.floating)) and np.isnan(value)):
+                continue  # missing: an all-zero block, as an unseen category
+            if str(value) in code:
+                block[r, code[str(value)]] = 1.0
+            else:
+                unseen.append(str(value))
+        parts.append(block)
+        _warn_unseen(unseen, column["name"], where)
     return np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]

@@ -122,11 +122,11 @@ def held_rows(dataset: Dataset) -> Optional[tuple[int, int]]:
     """The rows [start, stop) this DDP rank holds of a large source: a memory-mapped .npy (an even
     split) or a Parquet table (whole row groups, split near the even points); None elsewhere."""
     from ..data.parquet_rows import ParquetTable
-    from ..data.preprocess import _file_backed
+    from ..data.row_access import file_backed
     from ..distributed import current
 
     group = current()
-    if group is None or not (isinstance(dataset.X, ParquetTable) or _file_backed(dataset.X)):
+    if group is None or not (isinstance(dataset.X, ParquetTable) or file_backed(dataset.X)):
         return None
     n, rank, world = len(dataset), group.rank, group.world_size
     if not isinstance(dataset.X, ParquetTable):
