@@ -38,6 +38,14 @@ def with_changes(**changes) -> dict:
     ({"hidden": [3], "weights": None}, r"give input_size and output_size"),
     ({"network": {"input_size": 2, "hidden": [3], "output_size": 1, "batch_norm": True}}, r"batch_norm"),
     ({"nodes": 3}, r"expected 'layers: \[in, hidden…, out\]'"),
+    # a config's network section is read by the spec and resolve's checks, as `train` reads it
+    ({"network": {"input_size": 2, "hidden": [3], "output_size": 1, "wieghts": []}},
+     r"unknown key 'network.wieghts' \(did you mean 'weights'\?\)"),
+    ({"network": {"input_size": 2, "hidden": [0], "output_size": 1}}, r"'network.hidden': hidden layer 1 has size 0"),
+    ({"network": {"input_size": 2, "hidden": [3], "output_size": 1, "weights": [[[0.1, 0.2]], [[0.3]]]}},
+     r"network.weights\[0\] \(layer 1\) has shape \(1, 2\), expected \(3, 2\)"),
+    ({"network": {"input_size": 2, "hidden": [3], "output_size": 1, "embedding": "periodic"}},
+     r"periodic layers cannot be explained yet"),
 ])
 def test_bad_networks(net: dict, message: str) -> None:
     with pytest.raises(LayerwiseError, match=message) as caught:

@@ -68,8 +68,12 @@ def _architecture_from_config(path: Path):
 
     config = RunConfig.from_yaml(path)
     net = config.network
-    if net.input_size is not None and net.output_size is not None:
-        return resolve_architecture(net, net.input_size, net.output_size)
+    if net.input_size is not None and net.output_size is not None:  # no data needed: resolve's shape checks only
+        from .resolve import check_explicit_values
+
+        arch = resolve_architecture(net, net.input_size, net.output_size)
+        check_explicit_values(net, arch)
+        return arch
     # Sizes come from the data: read it (and fit preprocessing) the same way training would.
     from .training.prepare import load_training_data, prepare
 

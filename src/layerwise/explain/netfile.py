@@ -128,6 +128,10 @@ def _config_network(data: dict, where: str) -> DenseNet:
     hidden, activations = list(spec.hidden), spec.activations()
     if spec.layers is not None:
         hidden, activations = dense_activations([layer.model_dump() for layer in spec.layers], spec.activation, where)
+    beyond = sorted(spec.layer_kinds() - {"dense", "activation", "dropout"})
+    if beyond:  # e.g. network.embedding: periodic puts a periodic layer before the first dense one
+        raise LayerwiseError(f"{where}: {beyond[0]} layers cannot be explained yet (explain works dense layers; "
+                             "`layerwise summary` lists this network)")
     first, last = _ends_from_weights(spec.weights)
     input_size, output_size = spec.input_size or first, spec.output_size or last
     if input_size is None or output_size is None:
