@@ -8,10 +8,16 @@ Every rule that ties one setting to another, or a setting to the data, runs here
   3. preset     `preset: auto` fills in what the config leaves out (recipe.py), from the task, the
                 training rows and the kind of data; copies trained at once default to no dropout
   4. copies     what copies trained at once (--repeat, training.ensemble) cannot share
-  5. batches    DDP: the batch as trained must split evenly across the processes
+  5. rows       DDP: the batch as trained must split evenly across the processes; --folds K
+                needs at least K rows to split
   6. shapes     the preprocessing (fitted with the resolved data settings) gives the input shape;
-                explicit network sizes must agree with the data and every layer's shape must fit
+                explicit network sizes must agree with the data, every layer's shape must fit, and
+                explicit weights/biases must fit the layers
   7. weights    training.class_weights against the task and its classes
+
+Rules inside one section that need nothing else (layers or hidden, nesterov needs sgd momentum, one
+activation per hidden layer) are the schema's own validators in spec.py, so every reader of a
+config (tune's search values, explain, summary) meets them when it parses the config.
 
 Step 1 needs no data: a caller that has not read the data yet (the CLI, the DDP launcher) runs it
 early through `check_modes`, so a bad combination stops before anything is read or started;
