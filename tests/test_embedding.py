@@ -104,3 +104,23 @@ def test_embedding_mistakes_and_explain_are_one_line(embedded_run, tmp_path) -> 
     config = tmp_path / "bad.yaml"
     config.write_text("network:\n  embedding: periodic\n  layers:\n    - {type: dense, units: 4}\n")
     assert_user_error(run_cli(["train", config, "--data", "builtin:iris"]), "{type: periodic}")
+
+
+def test_the_shorthand_embeds_numeric_columns_only_and_passes_the_rest_through() -> None:
+    """Numeric columns come first in the preprocessed row; one-hot and indicator columns (0/1) follow."""
+    import torch
+
+    from layerwise.model import build_model, resolve_architecture
+    from layerwise.spec import RunConfig
+
+    spec = RunConfig.from_dict({"network": {"hidden": [6], "embedding": "periodic"}}).network
+    arch = resolve_architecture(spec, input_size=5, output_size=2, numeric_features=2)
+    assert arch.layers[0]["type"] == "periodic" and arch.layers[0]["features"] == 2
+    model = build_model(arch)
+    assert model.fc1.in_features == 2 * 4 + 3
+    x = torch.randn(4, 5)
+    out = model.embed0(x)
+    torch.testing.assert_close(out[:, 8:], x[:, 2:])  # the 0/1 columns, unchanged
+    torch.testing.assert_close(out[:, [0, 4]], x[:, :2])  # each numeric feature leads its block
+    dense = resolve_architecture(spec, input_size=5, output_size=2, numeric_features=0)
+    assert dense.layers is None and dense.hidden == [6]  # nothing to embed: the plain shorthand

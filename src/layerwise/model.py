@@ -61,16 +61,22 @@ class Architecture:
 
 
 def resolve_architecture(spec: NetworkSpec, input_size: int, output_size: int,
-                         sample_shape: Optional[tuple[int, ...]] = None) -> Architecture:
+                         sample_shape: Optional[tuple[int, ...]] = None,
+                         numeric_features: Optional[int] = None) -> Architecture:
     """Fill in the sizes the data decides and check every layer's shape (resolve.py checks that
     explicit sizes in the spec agree with the data first). `sample_shape` is one preprocessed
-    sample's shape, e.g. (8, 8) for 8x8 images (default: a flat row of `input_size` values)."""
+    sample's shape, e.g. (8, 8) for 8x8 images (default: a flat row of `input_size` values).
+    `numeric_features`: how many leading inputs are numbers, the ones `network.embedding` embeds
+    (default: all; 0: the network has no embedding)."""
     common = dict(input_size=input_size, output_size=output_size, output_activation=spec.output_activation,
                   bias=spec.bias, flatten=bool(spec.flatten))
-    if spec.layers is None and spec.embedding == "none":  # stored as the shorthand, as it always was
+    embedding = spec.layers is None and spec.embedding != "none" and numeric_features != 0
+    if spec.layers is None and not embedding:  # stored as the shorthand, as it always was
         return Architecture(hidden=list(spec.hidden), activations=spec.activations(), dropout=spec.dropout,
                             batch_norm=spec.batch_norm, **common)
     specs = spec.layer_specs()
+    if embedding and numeric_features is not None:  # the shorthand's embedding: numeric inputs only
+        specs[0] = specs[0].model_copy(update={"features": numeric_features})
     shape = first_layer_shape(specs, tuple(sample_shape or (input_size,)), bool(spec.flatten))
     check_shapes(specs, shape)
     return Architecture(hidden=[], activations=[], layers=[s.model_dump(mode="json") for s in specs],

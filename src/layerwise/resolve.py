@@ -108,7 +108,7 @@ def resolve(config, facts: DataFacts, modes: Modes = Modes()) -> Resolved:
         preprocessor = facts.fit_preprocessing(config.data)
         check_data_sizes(config.network, preprocessor.n_features, facts.n_outputs)
         arch = resolve_architecture(config.network, preprocessor.n_features, facts.n_outputs,
-                                    preprocessor.sample_shape)
+                                    preprocessor.sample_shape, preprocessor.numeric_features)
         check_explicit_values(config.network, arch)
     weights = class_weight_vector(config.training, facts.train_targets, facts.classes)
     return Resolved(config, facts.task, loss, preprocessor, arch, weights)

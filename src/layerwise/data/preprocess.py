@@ -62,6 +62,14 @@ class Preprocessor:
         return len(self.feature_names)
 
     @property
+    def numeric_features(self) -> int:
+        """How many of the leading features are numeric values (the rest: missing-value indicators
+        and one-hot blocks, all 0/1); every feature of an array, every pixel of an image."""
+        if self.kind == "table":
+            return len(self.state["numeric"])
+        return self.n_features
+
+    @property
     def sample_shape(self) -> tuple[int, ...]:
         """One sample's shape before flattening: (H, W) or (C, H, W) for images, else (n_features,)."""
         if self.kind == "image":

@@ -27,28 +27,32 @@ class Residual(nn.Module):
 
 
 class PeriodicEmbedding(nn.Module):
-    """(N, F) -> (N, F * size): per feature x, [x, linear(cos(2*pi*frequency*x + phase))]
-    (layers/embedding.py says why). Initialised as RealMLP's PBLD: frequencies ~ N(0, sigma^2),
-    phases ~ U(-pi, pi), the per-feature linear map as torch's nn.Linear would be.
+    """(N, F) -> (N, E * size + F - E): each of the first E features x becomes
+    [x, linear(cos(2*pi*frequency*x + phase))] (layers/embedding.py says why); the other F - E
+    (one-hot and missing-value indicators, which a cosine cannot help) pass through unchanged.
+    Initialised as RealMLP's PBLD: frequencies ~ N(0, sigma^2), phases ~ U(-pi, pi), the
+    per-feature linear map as torch's nn.Linear would be.
 
     Its parameters learn `lr_scale` times slower than the rest of the net (RealMLP uses 0.1):
     each is stored divided by lr_scale and multiplied back in forward, which under Adam/AdamW
     (steps of about lr whatever the gradient's size) is the same as a per-parameter learning rate,
     without optimizer parameter groups that every engine (copies, DDP, export) would have to know."""
 
-    def __init__(self, features: int, frequencies: int = 16, size: int = 4, sigma: float = 0.1,
+    def __init__(self, embedded: int, frequencies: int = 16, size: int = 4, sigma: float = 0.1,
                  lr_scale: float = 1.0):
         super().__init__()
-        self.lr_scale = lr_scale
+        self.embedded, self.lr_scale = embedded, lr_scale
         bound = frequencies ** -0.5
         stored = 1.0 / lr_scale
-        self.frequency = nn.Parameter(sigma * stored * torch.randn(features, frequencies))
-        self.phase = nn.Parameter(stored * torch.empty(features, frequencies).uniform_(-math.pi, math.pi))
-        self.weight = nn.Parameter(stored * torch.empty(features, frequencies, size - 1).uniform_(-bound, bound))
-        self.bias = nn.Parameter(stored * torch.empty(features, size - 1).uniform_(-bound, bound))
+        self.frequency = nn.Parameter(sigma * stored * torch.randn(embedded, 1, frequencies))
+        self.phase = nn.Parameter(stored * torch.empty(embedded, 1, frequencies).uniform_(-math.pi, math.pi))
+        self.weight = nn.Parameter(stored * torch.empty(embedded, frequencies, size - 1).uniform_(-bound, bound))
+        self.bias = nn.Parameter(stored * torch.empty(embedded, 1, size - 1).uniform_(-bound, bound))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         c = self.lr_scale
-        waves = torch.cos((2 * math.pi * c) * self.frequency * x.unsqueeze(-1) + c * self.phase)  # (N, F, K)
-        mixed = c * (torch.einsum("nfk,fko->nfo", waves, self.weight) + self.bias)  # (N, F, size-1)
-        return torch.cat([x.unsqueeze(-1), mixed], dim=-1).flatten(1)
+        column = x[:, :self.embedded].t().unsqueeze(-1)  # (E, N, 1): one batched matmul per feature
+        waves = torch.cos(torch.addcmul(c * self.phase, column, self.frequency, value=2 * math.pi * c))  # (E, N, K)
+        mixed = torch.baddbmm(self.bias, waves, self.weight, beta=c, alpha=c)  # (E, N, size-1)
+        embedded = torch.cat([column, mixed], dim=-1).transpose(0, 1).flatten(1)  # (N, E * size)
+        return torch.cat([embedded, x[:, self.embedded:]], dim=1)
