@@ -103,10 +103,12 @@ def main(argv: list[str] | None = None) -> dict:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=5, help="alternating pairs to time")
     args = parser.parse_args(argv)
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as scratch:
         times = measure(args.repeat, Path(scratch))
     print(f"\n## startup: time to first result, {args.repeat} alternating repetitions, "
-          f"load {os.getloadavg()[0]:.2f} at end\n")
+          f"load average {load_before:.2f} at start, {os.getloadavg()[0]:.2f} at end "
+          f"({os.cpu_count()} CPUs)\n")
     print(table(times), flush=True)
     return times
 
