@@ -97,6 +97,27 @@ def test_each_rank_holds_its_block_with_the_one_process_statistics(sources, kind
     assert blocks[0][0] == 0 and blocks[0][1] == blocks[1][0] and blocks[1][1] == rows  # every row once
 
 
+def test_a_rank_allocates_less_than_one_process_by_its_missing_half(tmp_path, monkeypatch):
+    """Allocations (numpy's are traced) while preparing a 16 MB .npy, as rank 1 of 2 and as one
+    process: the statistics' temporaries are the same, the rank's features half as many. Reading
+    the file whole, or preprocessing every row and slicing, would erase the difference."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50_000, 80)).astype(np.float32)
+    np.save(tmp_path / "mid.npy", X)
+    np.save(tmp_path / "mid.y.npy", rng.normal(size=50_000))
+    _prepared(tmp_path / "mid.npy")  # untraced: one-time imports and caches
+    peaks = {}
+    for rank in (1, None):
+        tracemalloc.start()
+        mine = _prepared(tmp_path / "mid.npy", rank, monkeypatch)
+        peaks[rank] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert len(mine.features) == (50_000 if rank is None else 25_000)
+    assert peaks[1] < peaks[None] - X.nbytes / 4, peaks  # features: half of X.nbytes (float32)
+
+
 def test_parquet_with_text_columns_is_read_whole(sources, monkeypatch):
     mine = _prepared(sources["text"], 1, monkeypatch)
     assert mine.held is None and len(mine.features) == 1797
