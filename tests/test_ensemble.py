@@ -91,7 +91,7 @@ def test_cli_predict_and_errors_are_one_line(iris_runs, tmp_path):
     result = run_cli(["predict", ensemble.dir, "--values", "5.1,3.5,1.4,0.2"])
     assert result.code == 0 and "proba_setosa" in result.out
     for extra, words in ((["--repeat", "2"], "--repeat"), (["--nproc-per-node", "2"], "--nproc-per-node"),
-                         (["--dropout", "0.2"], "dropout")):
+                         (["--grad-clip", "1"], "grad_clip")):
         result = run_cli(["train", "--data", "builtin:iris", "--hidden", "8", "--epochs", "1", "--ensemble", "2",
                           "--out", tmp_path / "no", "-q", *extra])
         lines = result.err.strip().splitlines()

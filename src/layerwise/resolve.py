@@ -92,8 +92,8 @@ def resolve(config, facts: DataFacts, modes: Modes = Modes()) -> Resolved:
     loss = resolve_loss(facts.task, config.loss)
     copies = _copies_name(config, modes)
     if facts.kept is None:
-        if copies and config.preset == "auto" and "dropout" not in config.network.model_fields_set:
-            config.network.dropout = 0.0  # copies share one vmapped step, which has no dropout
+        if copies == "--repeat" and config.preset == "auto" and "dropout" not in config.network.model_fields_set:
+            config.network.dropout = 0.0  # --repeat copies must match their single runs: no dropout masks
         apply_preset(config, facts.task, facts.train_rows, facts.kind)
     if copies:
         check_repeatable(config, copies)
@@ -180,7 +180,9 @@ def check_repeatable(config, what: str = "--repeat") -> None:
     """Copies trained at once (--repeat, training.ensemble) share one step: nothing may couple them."""
     net, spec = config.network, config.training
     kinds = net.layer_kinds()
-    reasons = [("dropout" in kinds, "dropout"), ("batch_norm" in kinds, "batch_norm"),
+    # an ensemble's members may each draw their own dropout masks (copies.stacked_module); --repeat
+    # copies may not, as each must train exactly as its single run would
+    reasons = [("dropout" in kinds and what == "--repeat", "dropout"), ("batch_norm" in kinds, "batch_norm"),
                (spec.grad_clip is not None, "grad_clip (a global norm couples the copies)"),
                (spec.schedule == "plateau", "the plateau schedule"), (spec.class_weights is not None, "class_weights"),
                (spec.on_nan != "stop", "on_nan skip-batch")]

@@ -29,8 +29,10 @@ def copy_config(config, index: int):
     return copy
 
 
-def stacked_module(models: list):
-    """`models` (same architecture) as one module whose parameters are (N, ...) stacks."""
+def stacked_module(models: list, randomness: str = "error"):
+    """`models` (same architecture) as one module whose parameters are (N, ...) stacks.
+    randomness="different" lets dropout draw its own mask per copy (an ensemble's members);
+    "error" refuses randomness, as `--repeat` copies must match their single runs."""
     import torch
     from torch import nn
     from torch.func import functional_call, stack_module_state
@@ -53,8 +55,14 @@ def stacked_module(models: list):
             def forward(params, x):
                 return functional_call(skeleton, params, (x,))
 
-            self._each = torch.vmap(forward, in_dims=(0, 0))
-            self._shared = torch.vmap(forward, in_dims=(0, None))
+            self._skeleton = [skeleton]  # in a list: not a submodule (no state), but follows train/eval
+            self._each = torch.vmap(forward, in_dims=(0, 0), randomness=randomness)
+            self._shared = torch.vmap(forward, in_dims=(0, None), randomness=randomness)
+
+        def train(self, mode: bool = True):
+            super().train(mode)
+            self._skeleton[0].train(mode)  # its dropout layers are the ones that run
+            return self
 
         def stacked(self) -> dict:
             return {name: getattr(self, name.replace(".", "__")) for name in self.names}

@@ -114,7 +114,8 @@ class TrainingSession:
 
         spec = self.config.training
         seeds = [spec.seed + i for i in range(self.copies)]
-        model = stacked_module([self._network(seed) for seed in seeds])  # seed by seed, like single runs
+        randomness = "different" if spec.ensemble > 1 else "error"  # an ensemble's dropout: a mask per member
+        model = stacked_module([self._network(seed) for seed in seeds], randomness)  # seed by seed, like single runs
         batches = CopiesBatches([ResidentBatches(X, y, train_rows, spec.batch_size, spec.shuffle, seed)
                                  for seed in seeds])
         return model, batches
