@@ -44,8 +44,11 @@ def sources(tmp_path_factory) -> dict[str, Path]:
         frame[f"p{j}"] = frame[f"p{j}"].astype(np.int64)
     frame["label"] = y
     frame.to_parquet(folder / "digits.parquet", row_group_size=GROUP_ROWS, index=False)
-    frame.assign(kind=np.where(y % 2 == 0, "even", "odd")).to_parquet(folder / "text.parquet", index=False)
-    return {"npy": folder / "digits.npy", "parquet": folder / "digits.parquet", "text": folder / "text.parquet"}
+    kind = np.where(y % 2 == 0, "even", np.where(y % 3 == 0, None, "odd"))  # text with gaps: categories
+    frame.assign(kind=kind, big=y > 4).to_parquet(folder / "text.parquet", row_group_size=GROUP_ROWS, index=False)
+    frame.assign(size=(y * 0.5).astype(str)).to_parquet(folder / "numbers-as-text.parquet", index=False)
+    return {"npy": folder / "digits.npy", "parquet": folder / "digits.parquet", "text": folder / "text.parquet",
+            "numbers-as-text": folder / "numbers-as-text.parquet"}
 
 
 def _config(source: Path) -> RunConfig:
@@ -65,10 +68,10 @@ def _prepared(source: Path, rank=None, monkeypatch=None):
             monkeypatch.setattr(distributed, "_group", None)
 
 
-@pytest.mark.parametrize("kind", ["npy", "parquet"])
+@pytest.mark.parametrize("kind", ["npy", "parquet", "text"])
 def test_each_rank_holds_its_block_with_the_one_process_statistics(sources, kind, monkeypatch):
     read_groups: list[int] = []
-    if kind == "parquet":  # every feature row a rank holds comes through read_row_groups
+    if kind != "npy":  # every feature row a rank holds comes through read_row_groups
         import pyarrow.parquet as pq
 
         original = pq.ParquetFile.read_row_groups
@@ -91,7 +94,7 @@ def test_each_rank_holds_its_block_with_the_one_process_statistics(sources, kind
         np.testing.assert_array_equal(mine.features, whole.features[start:stop])
         np.testing.assert_array_equal(mine.train_idx, whole.train_idx)  # the same split
         assert len(mine.features) < 0.6 * rows  # the rank holds its half, not the source
-        if kind == "parquet":
+        if kind != "npy":
             assert start % GROUP_ROWS == 0 and (stop % GROUP_ROWS == 0 or stop == rows)
             assert sorted(read_groups) == list(range(start // GROUP_ROWS, -(-stop // GROUP_ROWS)))
     assert blocks[0][0] == 0 and blocks[0][1] == blocks[1][0] and blocks[1][1] == rows  # every row once
@@ -118,10 +121,18 @@ def test_a_rank_allocates_less_than_one_process_by_its_missing_half(tmp_path, mo
     assert peaks[1] < peaks[None] - X.nbytes / 4, peaks  # features: half of X.nbytes (float32)
 
 
-def test_parquet_with_text_columns_is_read_whole(sources, monkeypatch):
+def test_parquet_text_and_boolean_columns_keep_their_one_process_meaning(sources, monkeypatch):
     mine = _prepared(sources["text"], 1, monkeypatch)
+    assert mine.held is not None  # read per shard
+    state = mine.preprocessor.state
+    assert [c["name"] for c in state["categorical"]] == ["kind"] and state["categorical"][0]["categories"] == ["even", "odd"]
+    assert "big" in [c["name"] for c in state["numeric"]]  # booleans are 0/1 numbers, as pandas has them
+
+
+def test_parquet_with_numbers_written_as_text_is_read_whole(sources, monkeypatch):
+    mine = _prepared(sources["numbers-as-text"], 1, monkeypatch)  # pandas' whole-column judgement decides
     assert mine.held is None and len(mine.features) == 1797
-    assert [c["name"] for c in mine.preprocessor.state["categorical"]] == ["kind"]
+    assert "size" in [c["name"] for c in mine.preprocessor.state["numeric"]]
 
 
 @pytest.mark.parametrize("kind", ["npy", "parquet"])

@@ -6,9 +6,11 @@ ones, are computed by streaming over the row groups (`numeric_rows`), one group 
 time. The targets (one or a few columns) are read whole: the train/validation/test split and the
 label map need every row's target, exactly as one process draws them.
 
-Only tables whose feature columns are all integer or floating-point columns go this way; anything
-that needs pandas' whole-column judgement (text, categories, booleans, numbers stored as text) is
-read whole by `read_table`, as in one process. `open_table` returns None for those.
+Feature columns may be integer or floating point, booleans without gaps, or text of which no value
+reads as a number (categories: their levels come from one whole column at a time). A table with
+anything that needs pandas' judgement of a whole table (numbers stored as text, booleans with gaps,
+dictionary or binary columns, a stored index) is read whole by `read_table`, as in one process:
+`open_table` returns None for those.
 """
 
 from __future__ import annotations
@@ -145,7 +147,6 @@ def open_table(path: Path, target: Optional[list[str]], max_bytes: Optional[int]
     """The Parquet file as a Dataset whose features stay unread (a ParquetTable) and whose targets
     are read whole; None when the table needs the whole read (see the module's docstring), which
     also gives the same errors as one process for a broken file."""
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     from .budget import check_table
@@ -166,7 +167,7 @@ def open_table(path: Path, target: Optional[list[str]], max_bytes: Optional[int]
         return None
     features = [name for name in names if name not in target]
     kinds = {field.name: field.type for field in schema}
-    if not features or not all(pa.types.is_integer(kinds[n]) or pa.types.is_floating(kinds[n]) for n in features):
+    if not features or not all(_plain_column(file, name, kinds[name]) for name in features):
         return None
     targets = file.read(columns=list(target)).to_pandas()
     if targets[target].isna().to_numpy().any():
@@ -178,3 +179,20 @@ def open_table(path: Path, target: Optional[list[str]], max_bytes: Optional[int]
     return Dataset(name=path.stem, X=ParquetTable(path, features, file), y=y, kind="table",
                    target_names=list(target))
 
+
+def _plain_column(file, name: str, kind) -> bool:
+    """Whether the column reads the same per row group as in a whole read: numbers, booleans
+    without gaps (with gaps pandas makes them objects), text with no value that parses as a number
+    (pandas would convert, or refuse, a column of numbers written as text: the whole read decides)."""
+    import pyarrow as pa
+
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind):
+        return True
+    if pa.types.is_boolean(kind):
+        return file.read(columns=[name]).column(0).null_count == 0
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        import pandas as pd
+
+        present = file.read(columns=[name]).column(0).to_pandas().dropna()  # one column at a time
+        return not pd.to_numeric(present, errors="coerce").notna().any()
+    return False
