@@ -105,3 +105,23 @@ def test_bad_run_directories_name_the_file(tmp_path: Path) -> None:
     (short / "model.json").write_text(json.dumps(meta))
     with pytest.raises(LayerwiseError, match="fc3.weight"):
         load_network(short)
+
+
+def test_the_card_network_is_read_as_the_predictor_reads_it(tmp_path: Path) -> None:
+    """model.json's network goes through model.Architecture (typed layers through the layer
+    registry): a card this release did not write is one line, never a traceback."""
+    odd = write_run_dir(tmp_path / "odd")
+    meta = json.loads((odd / "model.json").read_text())
+    meta["network"] = {"hidden": 5}
+    (odd / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(LayerwiseError, match=r"model.json: 'network' is not a network this release wrote"):
+        load_network(odd)
+    typed = write_run_dir(tmp_path / "typed")
+    meta = json.loads((typed / "model.json").read_text())
+    meta["network"].update(hidden=[], activations=[], layers=[{"type": "dense", "units": 5, "activation": "tanh"}])
+    (typed / "model.json").write_text(json.dumps(meta))
+    assert [layer.activation for layer in load_network(typed).layers] == ["tanh", "identity"]
+    meta["network"]["layers"] = [{"type": "dense", "units": 0}]  # the registry's own check: units > 0
+    (typed / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(LayerwiseError, match="is not a network this release wrote"):
+        load_network(typed)

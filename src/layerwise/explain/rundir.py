@@ -14,6 +14,7 @@ import numpy as np
 from ..activations import check_activation
 from ..artifacts import WEIGHTS, read_model_card, read_weights
 from ..errors import LayerwiseError
+from ..model import Architecture
 from .network import DenseLayer, DenseNet, dense_activations
 
 
@@ -22,23 +23,37 @@ def load_run_dir(run_dir: Path) -> DenseNet:
     if meta.get("ensemble", 1) != 1:  # ensemble.py: K networks averaged, not one chain of layers
         raise LayerwiseError(f"{run_dir}: an ensemble of {meta['ensemble']} networks (training.ensemble); "
                              f"explain and draw work on one network: train it without --ensemble")
-    network = meta.get("network") or {}
-    if network.get("batch_norm"):
+    arch = _architecture(meta.get("network"), run_dir)
+    if arch.batch_norm:
         raise LayerwiseError(f"{run_dir}: batch_norm networks cannot be explained yet (model.json network.batch_norm is true)")
     tensors = _read_tensors(run_dir, meta)
-    activations = list(network.get("activations") or [])
-    if network.get("layers") is not None:  # typed layers: explainable when all are dense
-        activations = dense_activations(network["layers"], "relu", f"{run_dir}/model.json network")[1]
-    activations += [network.get("output_activation", "identity")]
+    activations = list(arch.activations)
+    if arch.layers is not None:  # typed layers (checked by the layer registry): explainable when all are dense
+        layers = [spec.model_dump() for spec in arch.layer_specs()]
+        activations = dense_activations(layers, "relu", f"{run_dir}/model.json network")[1]
+    activations += [arch.output_activation]
     layers = []
     for i, activation in enumerate(activations, start=1):
         check_activation(str(activation), f"{run_dir}/model.json: layer {i} activation")
         layers.append(DenseLayer(_weight(tensors, i, run_dir), _bias(tensors, i), str(activation)))
     _check_chain(layers, run_dir)
     net = DenseNet(layers, task=meta.get("task"), classes=meta.get("classes"), source=str(run_dir), run_dir=run_dir)
-    if network.get("dropout"):
+    if arch.dropout:
         net.notes.append("dropout is not applied: explain shows the evaluation-mode pass")
     return net
+
+
+def _architecture(network, run_dir: Path) -> Architecture:
+    """The card's network as the predictor reads it (model.Architecture; typed layers parsed by the
+    layer registry), or one line saying the card is not one this release wrote."""
+    from pydantic import ValidationError
+
+    try:
+        arch = Architecture.from_dict(network)
+        arch.layer_specs()  # typed layers: validated here, before any weight is read
+    except (TypeError, ValidationError):
+        raise LayerwiseError(f"{run_dir}/model.json: 'network' is not a network this release wrote") from None
+    return arch
 
 
 def _read_tensors(run_dir: Path, meta: dict) -> dict[str, np.ndarray]:
