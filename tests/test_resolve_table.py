@@ -1,6 +1,6 @@
 """Every check of the resolve step (resolve.py), reached through the public ways in: a table of bad
 settings -> the exact one-line error, through the Python API (layerwise.fit / layerwise.train /
-cv.cross_validate) and through the CLI (exit 2, one `error:` line, nothing written).
+cv.cross_validate / the scikit-learn estimators) and through the CLI (exit 2, one `error:` line, nothing written).
 
 The reference for each message is the text the check promises (naming the settings involved); the
 point of the table is that no check is reachable only from one caller, and that each stops the run
@@ -34,6 +34,9 @@ API_CASES = {
                                     "training.ensemble: sample weights are for single runs"),
     "ensemble fit in memory with sample weights": ("fit", {"training": {"ensemble": 2}}, CLASSES,
                                                    {"sample_weight": True}, ENSEMBLE_ROWS),
+    "ensemble in a scikit-learn estimator": ("sklearn", {"training": {"ensemble": 2}}, CLASSES, {},
+                                             "training.ensemble: the scikit-learn estimators train one network; "
+                                             "use layerwise.fit or `layerwise train` for an ensemble"),
     "ensemble in folds": ("cv", {"training": {"ensemble": 2}}, CLASSES, {"k": 2}, ENSEMBLE_ROWS),
     "--repeat and sample weights": ("train", {}, CLASSES, {"repeat": 2, "sample_weight": True},
                                     "--repeat: sample weights are for single runs"),
@@ -92,6 +95,10 @@ def call(how: str, config: dict, y: np.ndarray, extra: dict, tmp_path: Path):
     weights = {"sample_weight": np.ones(len(y))} if extra.pop("sample_weight", False) else {}
     if how == "fit":
         return layerwise.fit(config, data=(X, y), **weights)
+    if how == "sklearn":
+        from layerwise.sklearn import NetClassifier
+
+        return NetClassifier(config=config).fit(X, y, **weights)
     if how == "train":
         return layerwise.train(config, data=(X, y), out=tmp_path / "run", quiet=True, **weights, **extra)
     from layerwise.cv import cross_validate

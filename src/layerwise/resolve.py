@@ -49,6 +49,7 @@ class Modes:
     launching: bool = False  # this process starts the DDP workers (--nproc-per-node), it does not train
     ensemble_flag: bool = False  # --ensemble was given on the command line (the messages name it)
     in_memory: bool = False  # layerwise.fit: nothing written (scikit-learn estimators, cv, tune)
+    estimator: bool = False  # a scikit-learn estimator's fit: one network, trained step by step there
     chosen_rows: bool = False  # the caller picked the train/val/test rows (a fold of --folds)
     sample_weight: bool = False  # per-row loss weights were given
     resume_from: Optional[str] = None  # the run directory being resumed
@@ -157,6 +158,9 @@ def _check_ensemble(config, modes: Modes) -> None:
         raise LayerwiseError("training.ensemble cannot be combined with --repeat")
     if modes.processes:
         raise LayerwiseError("training.ensemble cannot be combined with several processes (--nproc-per-node/torchrun)")
+    if modes.estimator:
+        raise LayerwiseError("training.ensemble: the scikit-learn estimators train one network; "
+                             "use layerwise.fit or `layerwise train` for an ensemble")
     if modes.resume_from is not None:
         raise LayerwiseError(f"{modes.resume_from}: an ensemble (training.ensemble) keeps no checkpoints to resume; "
                              "train it again")

@@ -328,7 +328,7 @@ def _prepare(config, X, y, sample_weight, encoder, kept=None):
     kind = "table" if hasattr(X, "columns") else "array"
     dataset = Dataset(name="X", X=X, y=np.asarray(y), kind=kind)
     fitted = None if kept is None else (kept.preprocessor, kept.architecture)
-    return prepare(config, dataset, sample_weight, encoder=encoder, fitted=fitted, modes=Modes(in_memory=True))
+    return prepare(config, dataset, sample_weight, encoder=encoder, fitted=fitted, modes=Modes(in_memory=True, estimator=True))
 
 
 def _has_text_columns(X) -> bool:
