@@ -83,6 +83,23 @@ def test_run_directory_round_trip_and_in_memory_fit(tabm_run):
     assert run_cli(["summary", tabm_run.dir]).code == 0
 
 
+def test_serve_answers_the_mean_of_the_members(tabm_run):
+    pytest.importorskip("fastapi")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from fastapi.testclient import TestClient
+    from layerwise.head import probabilities
+    from layerwise.serve import create_app
+
+    rows = _rows(4, seed=4)[:5]
+    body = TestClient(create_app(tabm_run.dir)).post("/predict", json={"rows": rows.tolist()}).json()
+    members = _members_by_hand(layerwise.load(tabm_run.dir), rows)
+    expected = np.mean([probabilities("multiclass", m) for m in members], axis=0)
+    np.testing.assert_allclose(body["probabilities"], expected, rtol=1e-5, atol=1e-6)
+
+
 def test_export_parity(tabm_run):
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
