@@ -13,7 +13,11 @@ parameters; rows travel as (batch, K, features) from the first member-wise modul
 
 `SharedEnsemble` is the network's own `nn.Sequential` of typed layers (same names: fc1, act1, ...)
 with those modules swapped in; every other layer (activations, dropout, batch/layer norm,
-residual blocks) is shared and sees the K members' rows as more rows of the batch.
+residual blocks) is shared and sees the K members' rows as more rows of the batch. Layers before
+the first dense layer (e.g. periodic embeddings) run once for all members, as TabM shares its
+embeddings. Unlike the `tabm` package, the first adapter draws one random sign per input column
+(the package can draw one per categorical feature's one-hot block, and draws from a normal
+distribution after numeric embeddings).
 """
 
 from __future__ import annotations
