@@ -249,6 +249,8 @@ def main(argv=None) -> None:
                     handle.write(json.dumps(row) + "\n")
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     rows = [r for r in rows if r["table"] in args.tables]
+    # a cell measured again (a resumed or repeated run) counts once: its latest measurement
+    rows = list({(r["model"], r["table"], r["seed"]): r for r in rows}.values())
     text = report([r for r in rows if not r["model"].startswith("layerwise[")])
     if any(r["model"].startswith("layerwise[") for r in rows):
         text += "\n\n" + ablation(rows)

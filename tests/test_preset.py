@@ -31,6 +31,9 @@ def test_auto_fills_only_what_the_config_leaves_out(tmp_path):
     assert written["network"]["dropout"] == 0.15 and written["training"]["batch_size"] == 256  # the recipe's
     assert written["training"]["label_smoothing"] == 0.1 and written["data"]["scaling"] == "robust"
     assert written["training"]["monitor"] == "val_accuracy"
+    assert written["network"]["embedding"] == "periodic"  # numeric columns get periodic embeddings
+    assert run.predictor.architecture.layers[0] == {**run.predictor.architecture.layers[0], "type": "periodic",
+                                                    "features": 2}  # a and b; colour's one-hot passes through
     # the written config alone reproduces the run: same weights, same predictions
     again = layerwise.train(str(run.dir / "config.yaml"), data=(X, y), out=tmp_path / "again", quiet=True)
     np.testing.assert_array_equal(again.predict_proba(X), run.predict_proba(X))
@@ -77,3 +80,14 @@ def test_exported_graph_repeats_the_robust_preprocessing(tmp_path):
 
     path = export(run.dir, tmp_path / "model.onnx")
     assert max_difference(layerwise.load(run.dir), path) < 1e-5
+
+
+def test_images_get_no_embedding():
+    config = RunConfig.from_dict({"preset": "auto"})
+    from layerwise.recipe import apply_preset
+
+    apply_preset(config, "multiclass", 1_000, "image")
+    assert config.network.embedding == "none" and config.network.hidden == [256, 256, 256]
+    table = RunConfig.from_dict({"preset": "auto"})
+    apply_preset(table, "multiclass", 1_000, "table")
+    assert table.network.embedding == "periodic"

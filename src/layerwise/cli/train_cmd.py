@@ -25,7 +25,7 @@ FLAG_KEYS = {
     "precision": "training.precision", "log": "training.log", "features": "data.features",
     "ignore": "data.ignore", "id_column": "data.id_column", "drop_missing_target": "data.drop_missing_target", "mlflow_uri": "training.mlflow_uri",
     "threads": "training.threads", "ensemble": "training.ensemble",
-    "ensemble_kind": "training.ensemble_kind",
+    "ensemble_kind": "training.ensemble_kind", "preset": "preset",
 }
 
 
@@ -68,12 +68,13 @@ def train(
     ignore: Optional[List[str]] = typer.Option(None, "--ignore", help="Columns never used as features: --ignore rownames (default: none)."),
     id_column: Optional[str] = typer.Option(None, "--id-column", help="Row ID column: not a feature; copied into prediction files and API answers (default: none)."),
     drop_missing_target: Optional[bool] = typer.Option(None, "--drop-missing-target/--no-drop-missing-target", help="Skip rows whose target is missing (default: no, stop with an error)."),
-    hidden: Optional[List[int]] = typer.Option(None, "--hidden", help="Hidden layer sizes: --hidden 100 50 (default 64)."),
+    preset: Optional[str] = typer.Option(None, "--preset", help="auto (default): a tuned recipe fills in every setting you leave out (3x256 layers, numeric embeddings, AdamW, one-cycle schedule, epochs from the data size; config.yaml records its choices); plain: exactly the config and the defaults below."),
+    hidden: Optional[List[int]] = typer.Option(None, "--hidden", help="Hidden layer sizes: --hidden 100 50 (preset auto: 256 256 256; plain default: 64)."),
     activation: Optional[List[str]] = typer.Option(None, "--activation", help="Hidden activation, one or one per layer: relu, sigmoid, tanh, leaky_relu, gelu, elu, softplus, selu, silu, mish or identity (default relu)."),
-    epochs: Optional[int] = typer.Option(None, "--epochs", help="Passes over the training data, at most (default 20)."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Rows per optimizer step; 0 = full batch (default 32)."),
-    optimizer: Optional[str] = typer.Option(None, "--optimizer", help="sgd, adam, adamw or rmsprop (default adam)."),
-    lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate (default 0.001)."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="Passes over the training data, at most (preset auto: from the data size; plain default: 20)."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Rows per optimizer step; 0 = full batch (preset auto: 256; plain default: 32)."),
+    optimizer: Optional[str] = typer.Option(None, "--optimizer", help="sgd, adam, adamw or rmsprop (preset auto: adamw; plain default: adam)."),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate (preset auto: 0.002; plain default: 0.001)."),
     momentum: Optional[float] = typer.Option(None, "--momentum", help="Momentum for sgd and rmsprop, in [0, 1) (default 0)."),
     nesterov: Optional[bool] = typer.Option(None, "--nesterov/--no-nesterov", help="Nesterov momentum, for sgd with --momentum > 0 (default off)."),
     weight_decay: Optional[float] = typer.Option(None, "--weight-decay", help="L2 penalty / AdamW decoupled decay (default 0)."),

@@ -98,6 +98,10 @@ def dense_activations(layers: list, default: str, where: str) -> tuple[list[int]
     one-line error, since explain works one dense layer at a time."""
     for index, layer in enumerate(layers):
         kind = layer.get("type") if isinstance(layer, dict) else None
+        if kind == "periodic":  # preset auto's default on tables: say how to get a net explain can work
+            raise LayerwiseError(f"{where}: layers[{index}] is 'periodic' (the numeric embedding preset auto "
+                                 "adds); explain works dense layers only: train with --preset plain or "
+                                 "--set network.embedding=none for a network it can work by hand")
         if kind != "dense":
             raise LayerwiseError(f"{where}: layers[{index}] is {kind!r}; explain works dense layers only "
                                  "(`layerwise summary` lists this network, `layerwise draw` draws it)")
