@@ -33,7 +33,7 @@ class PeriodicEmbedding(nn.Module):
     Initialised as RealMLP's PBLD: frequencies ~ N(0, sigma^2), phases ~ U(-pi, pi), the
     per-feature linear map as torch's nn.Linear would be.
 
-    Its parameters learn `lr_scale` times slower than the rest of the net (RealMLP uses 0.1):
+    Its parameters learn `lr_scale` times as fast as the rest of the net (RealMLP uses 0.1):
     each is stored divided by lr_scale and multiplied back in forward, which under Adam/AdamW
     (steps of about lr whatever the gradient's size) is the same as a per-parameter learning rate,
     without optimizer parameter groups that every engine (copies, DDP, export) would have to know."""
