@@ -251,7 +251,8 @@ def main(argv=None) -> None:
     rows = [r for r in rows if r["table"] in args.tables]
     # a cell measured again (a resumed or repeated run) counts once: its latest measurement
     rows = list({(r["model"], r["table"], r["seed"]): r for r in rows}.values())
-    text = report([r for r in rows if not r["model"].startswith("layerwise[")])
+    plain_rows = [r for r in rows if not r["model"].startswith("layerwise[")]
+    text = report(plain_rows) if plain_rows else "(no rows without --variant: nothing to tabulate)"
     if any(r["model"].startswith("layerwise[") for r in rows):
         text += "\n\n" + ablation(rows)
     print(text)

@@ -20,6 +20,12 @@ CASES = {
                                   {"hidden": [8], "activation": "tanh", "bias": False}),
     "apples-two-targets-elu": ({"source": "builtin:apples_oranges"}, {"hidden": [5], "activation": "elu"}),
     "digits-images-softplus": ({"source": "builtin:digits"}, {"hidden": [10], "activation": "softplus"}),
+    "iris-periodic": ({"source": "builtin:iris"}, {"hidden": [8], "embedding": "periodic", "dropout": 0.1}),
+    "wine-typed-layers": ({"source": "builtin:wine"},
+                          {"layers": [{"type": "periodic", "features": 5, "frequencies": 4, "size": 3, "lr_scale": 0.5},
+                                      {"type": "dense", "units": 6, "activation": "tanh"}, {"type": "batch_norm"},
+                                      {"type": "dropout", "rate": 0.1}, {"type": "dense", "units": 4},
+                                      {"type": "activation", "activation": "mish"}]}),
 }
 
 
@@ -44,8 +50,9 @@ def test_numpy_outputs_match_the_torch_model(runs, name):
     assert str(light.module) == str(layerwise.load(run.dir).module)  # torch, built on demand
 
 
-def test_predict_values_imports_no_torch(runs):
-    run = runs["iris-relu"]
+@pytest.mark.parametrize("name", ["iris-relu", "iris-periodic"])
+def test_predict_values_imports_no_torch(runs, name):
+    run = runs[name]
     code = ("import sys, json; from layerwise.evaluate import predict_values; "
             f"print(json.dumps(predict_values({str(run.dir)!r}, '6.7,3.0,5.2,2.3'))); "
             "print([m for m in ('torch', 'pandas', 'sklearn', 'matplotlib') if m in sys.modules])")
