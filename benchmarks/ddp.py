@@ -33,7 +33,7 @@ TIMEOUT_S = 1800  # one training run
 
 
 def command(w: Workload, data: Path, out: Path, epochs: int, device: str) -> list[str]:
-    return ["train", "--data", str(data), "--hidden", *map(str, w.hidden), "--epochs", str(epochs),
+    return ["train", "--data", str(data), "--preset", "plain", "--hidden", *map(str, w.hidden), "--epochs", str(epochs),
             "--batch-size", str(w.batch_size), "--optimizer", w.optimizer, "--lr", str(w.lr),
             "--seed", str(w.seed), "--no-early-stopping", "--device", device, "--val-split", "0",
             "--test-split", "0", "--out", str(out), "--quiet"]

@@ -28,7 +28,9 @@ def config(w: Workload, device: str, epochs: int) -> dict:
         training["momentum"] = w.momentum
     if w.threads:
         training["threads"] = w.threads
-    cfg = {"network": {"hidden": list(w.hidden), "activation": "relu"}, "task": w.task,
+    # preset plain: exactly this network and optimizer, as every peer trains (auto would add its
+    # recipe: embeddings, dropout, weight decay, a schedule)
+    cfg = {"preset": "plain", "network": {"hidden": list(w.hidden), "activation": "relu"}, "task": w.task,
            "training": training, "data": {"val_split": 0.0, "test_split": 0.0}}
     if w.task == "regression":
         cfg["loss"] = "mse"

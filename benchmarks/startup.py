@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 HIDDEN, BATCH, LR = 64, 32, 1e-3  # layerwise's plain recipe for iris, pinned
-TRAIN_FLAGS = ["--data", "builtin:iris", "--epochs", "1", "--hidden", str(HIDDEN),
+TRAIN_FLAGS = ["--data", "builtin:iris", "--preset", "plain", "--epochs", "1", "--hidden", str(HIDDEN),
                "--optimizer", "adam", "--lr", str(LR), "--batch-size", str(BATCH),
                "--val-split", "0.2", "--test-split", "0.2", "--quiet", "--overwrite"]
 
