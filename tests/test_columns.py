@@ -135,6 +135,12 @@ def test_missing_targets_are_an_error_naming_the_option_or_skipped(passengers, t
     summary = run.summary
     assert summary["train_rows"] + summary["val_rows"] + summary["test_rows"] == 77
     assert run.summary["task"] == "binary"
+    # evaluate names the same option in its error, so it takes it too
+    from helpers import assert_user_error, run_cli
+
+    assert_user_error(run_cli(["evaluate", run.dir, "--data", tmp_path / "gaps.csv"]), "--drop-missing-target")
+    scored = run_cli(["evaluate", run.dir, "--data", tmp_path / "gaps.csv", "--drop-missing-target"])
+    assert scored.code == 0 and "all rows, 77 rows" in scored.out, scored.err
 
 
 def test_train_takes_a_dataframe_as_the_readme_says(passengers, tmp_path) -> None:

@@ -27,11 +27,11 @@ def load_predictor(run_dir: str | Path):
     return load(run_dir)
 
 
-def evaluate_run(run_dir: str | Path, source: str) -> dict[str, Any]:
+def evaluate_run(run_dir: str | Path, source: str, drop_missing_target: bool = False) -> dict[str, Any]:
     run_dir = Path(run_dir)
     predictor = load_predictor(run_dir)
     targets = predictor.meta.get("targets") or None
-    dataset = load_source(source, targets)
+    dataset = load_source(source, targets, drop_missing_target=drop_missing_target)
     X, y, split = dataset.X, dataset.y, "all rows"
     if dataset.X_test is not None:
         X, y, split = dataset.X_test, dataset.y_test, "test part"

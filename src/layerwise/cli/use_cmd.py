@@ -17,11 +17,12 @@ def register(app: typer.Typer) -> None:
 def evaluate(
     run_dir: Path = typer.Argument(..., help="A finished run directory."),
     data: str = typer.Option(..., "--data", help="Labelled data source (its test part is used when it has one)."),
+    drop_missing_target: bool = typer.Option(False, "--drop-missing-target", help="Skip rows whose target is missing (default: stop with an error)."),
 ) -> None:
     """Score a trained model on labelled data; print the metrics and write eval.json."""
     from ..evaluate import evaluate_run
 
-    result = evaluate_run(run_dir, data)
+    result = evaluate_run(run_dir, data, drop_missing_target)
     shown = {k: v for k, v in result["metrics"].items() if k != "confusion"}
     print(f"{result['data']} ({result['split']}, {result['metrics']['rows']} rows)")
     for name, value in shown.items():
