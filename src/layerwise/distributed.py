@@ -181,6 +181,21 @@ def join(requested_device: str) -> Group:
     return _group
 
 
+def finish() -> None:
+    """Leave the process group after a run that went well, all ranks together: rank 0 may still
+    be writing the run directory (report, plots) when the others are done, and a rank that tears
+    gloo down while a peer is mid-work can abort at exit ("terminate called without an active
+    exception"), which fails the whole launch. A failing rank never gets here: its exit breaks
+    the barrier for the others (and the launcher stops them)."""
+    if _group is None:
+        return
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        dist.barrier()
+    leave()
+
+
 def leave() -> None:
     """Leave the process group after a run that went well (every collective is done)."""
     global _group

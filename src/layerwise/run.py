@@ -120,10 +120,10 @@ def follow(session) -> None:
 
 
 def _left(result):
-    """A DDP rank that finished its run leaves the process group (no-op in one process)."""
-    from .distributed import leave
+    """A DDP rank that finished its run leaves the process group with the others (no-op in one process)."""
+    from .distributed import finish
 
-    leave()
+    finish()
     return result
 
 
