@@ -71,13 +71,9 @@ def dense_forward(network: dict, state: dict[str, np.ndarray], features: np.ndar
     a = features.astype(np.float64).reshape(len(features), -1)
     activations = [*network["activations"], network["output_activation"]]
     for i, activation in enumerate(activations, start=1):
-        a = a @ state[f"fc{i}.weight"].astype(np.float64).T
-        if f"fc{i}.bias" in state:
-            a = a + state[f"fc{i}.bias"]
+        a = _linear(a, state, f"fc{i}")
         if i < len(activations) and network["batch_norm"]:
-            mean, var = state[f"bn{i}.running_mean"], state[f"bn{i}.running_var"]
-            a = (a - mean) / np.sqrt(var.astype(np.float64) + BATCH_NORM_EPS)
-            a = a * state[f"bn{i}.weight"] + state[f"bn{i}.bias"]
+            a = _batch_norm(a, state, f"bn{i}")
         a = activate(activation, a)
     return a.astype(np.float32)
 
@@ -99,8 +95,13 @@ def typed_forward(network: dict, state: dict[str, np.ndarray], features: np.ndar
             a = activate(layer["activation"], a)
         elif kind == "batch_norm":
             a = _batch_norm(a, state, name)
-    output = f"fc{sum(layer['type'] == 'dense' for layer in network['layers']) + 1}"
+    output = _output_name(network["layers"])
     return activate(network["output_activation"], _linear(a, state, output)).astype(np.float32)
+
+
+def _output_name(layers: list[dict]) -> str:
+    """The output layer build_model adds after the typed layers: the next weight layer's name."""
+    return f"fc{sum(layer['type'] == 'dense' for layer in layers) + 1}"
 
 
 def _linear(a: np.ndarray, state: dict, name: str) -> np.ndarray:
@@ -158,7 +159,7 @@ def _typed_keys(network: dict) -> set[str] | None:
             keys |= {f"{name}.{part}" for part in ("frequency", "phase", "weight", "bias")}
         elif kind == "batch_norm":
             keys |= {f"{name}.{part}" for part in ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")}
-    output = f"fc{sum(layer['type'] == 'dense' for layer in layers) + 1}"
+    output = _output_name(layers)
     return keys | {f"{output}.weight"} | ({f"{output}.bias"} if network["bias"] else set())
 
 
