@@ -81,3 +81,45 @@ def test_sklearn_regressor_scales_targets_per_column():
 
     per_column = r2_score(Y, model.predict(X.to_numpy()), multioutput="raw_values")
     assert (per_column > 0.95).all(), per_column
+
+
+def _line(rows: int = 200):
+    x = np.linspace(0.0, 1.0, rows)
+    return pd.DataFrame({"x": x}), 5.0 * x + 1.0  # targets in [1, 6]
+
+
+FAR = pd.DataFrame({"x": [-3.0, 0.5, 4.0]})  # beyond the training inputs on both sides
+
+
+def test_preset_auto_clamps_regression_predictions_to_the_training_range(tmp_path):
+    X, y = _line()
+    config = {"network": {"hidden": [16]}, "data": {"val_split": 0.2, "test_split": 0.0},
+              "training": {"epochs": 60, "lr": 0.01, "seed": 0, "device": "cpu"}}
+    plain = layerwise.fit({**config, "preset": "plain", "data": {**config["data"], "scaling": "standard"}},
+                          data=(X, y))
+    extrapolated = plain.predict(FAR)
+    assert extrapolated[0] < 1.0 - 1 and extrapolated[2] > 6.0 + 1  # a fitted line leaves the range
+    clamped_config = {**config, "preset": "plain", "data": {**config["data"], "clamp_predictions": True}}
+    clamped = layerwise.train(clamped_config, data=(X, y), out=tmp_path / "run", quiet=True)
+    low, high = y.min(), y.max()  # val rows are inside [1, 6] too: the range is the train rows'
+    predicted = clamped.predict(FAR)
+    assert low <= predicted.min() and predicted.max() <= high
+    np.testing.assert_allclose(predicted[[0, 2]], np.clip(extrapolated[[0, 2]], low, high), atol=0.3)
+    assert abs(predicted[1] - 3.5) < 0.5  # inside the range nothing changes
+    card = json.loads((clamped.dir / "model.json").read_text())
+    assert card["target_scaling"]["low"][0] >= low and card["target_scaling"]["high"][0] <= high
+    # every way a prediction leaves the model clamps the same: the loaded predictor, the CLI's
+    # NumPy path (predict --values), the ONNX graph
+    np.testing.assert_allclose(layerwise.load(clamped.dir).predict(FAR), predicted, rtol=1e-6)
+    result = run_cli(["predict", clamped.dir, "--values", "4.0"])
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["prediction"] == pytest.approx(predicted[2], rel=1e-5)
+    from layerwise.export import export, run_onnx
+
+    path = export(clamped.dir, tmp_path / "model.onnx")
+    onnx_values = run_onnx(path, [FAR.to_numpy(np.float32)])[0][:, 0]
+    np.testing.assert_allclose(onnx_values, predicted, rtol=1e-5)
+    assert "low" not in json.dumps(plain.predictor.encoder.scaling())  # plain: nothing stored, nothing clamped
+    # preset auto turns it on for regression
+    auto = layerwise.fit({**config, "preset": "auto", "training": {**config["training"], "epochs": 2}}, data=(X, y))
+    assert auto.config.data.clamp_predictions and auto.predictor.encoder.clamps

@@ -152,6 +152,10 @@ def export_module(predictor):
             if self.scaled_target:
                 self.register_buffer("target_mean", torch.tensor(scaling["mean"], **double))
                 self.register_buffer("target_std", torch.tensor(scaling["std"], **double))
+            self.clamped = predictor.encoder.clamps  # predictions kept within the training targets' range
+            if self.clamped:
+                self.register_buffer("target_low", torch.tensor(scaling["low"], **double))
+                self.register_buffer("target_high", torch.tensor(scaling["high"], **double))
 
         def forward(self, *inputs):
             parts = []
@@ -173,9 +177,12 @@ def export_module(predictor):
                     parts.append((codes[:, j:j + 1] == levels).float())  # -1 matches nothing
             outputs = self.network(torch.cat(parts, dim=1) if len(parts) > 1 else parts[0])
             if self.task == "regression":
-                if self.scaled_target:  # back to the targets' units, in float64 like the predictor
-                    return (outputs.double() * self.target_std + self.target_mean).float()
-                return outputs
+                if not self.scaled_target:
+                    return outputs
+                values = outputs.double() * self.target_std + self.target_mean  # float64, like the predictor
+                if self.clamped:
+                    values = torch.minimum(torch.maximum(values, self.target_low), self.target_high)
+                return values.float()
             return torch_head(self.task, outputs)
 
     return Exported().eval()

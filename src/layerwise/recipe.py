@@ -33,6 +33,8 @@ def apply_preset(config: RunConfig, task: str, train_rows: int, kind: str) -> No
     classification = task != "regression"
     if kind != "image":
         _default(config.data, scaling="robust", smooth_clip=True)
+    if not classification:  # as RealMLP: a prediction beyond every training target is an extrapolation
+        _default(config.data, clamp_predictions=True)
     network = config.network
     if network.layers is None and isinstance(network.activation, str):  # typed layers: the user's design
         # periodic embeddings of the numeric columns (layers/embedding.py); images' pixels are not

@@ -48,6 +48,9 @@ class DataSpec(_Strict):
     # regression: train on (y - mean) / std of the training targets, predict in the original units
     # (None: the same as `standardize`, so raw-value tutorials stay raw)
     standardize_target: Optional[bool] = None
+    # regression with scaled targets: predictions kept within the training targets' range (RealMLP;
+    # preset auto turns it on; off under plain, so a tutorial's linear fit still extrapolates)
+    clamp_predictions: bool = False
     scaling: Literal["standard", "robust"] = "standard"  # numeric columns: mean/std, or median/IQR
     smooth_clip: bool = False  # after scaling, x / sqrt(1 + (x/3)^2): outliers squashed to about +-3
 

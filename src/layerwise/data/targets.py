@@ -56,6 +56,13 @@ class TargetEncoder:
     # its outputs back. None (also for model cards written before this existed) = identity.
     mean: Optional[list[float]] = None
     std: Optional[list[float]] = None
+    # Regression: per-column min and max of the training targets. With `clamp` on (preset auto,
+    # `data.clamp_predictions`, as RealMLP) `values` keeps predictions inside that range: a test
+    # row beyond every training row (an outlier house, a wage spike) then cannot pull the network
+    # into an extrapolation no target supports. Stored in model.json only while clamping is on.
+    low: Optional[list[float]] = None
+    high: Optional[list[float]] = None
+    clamp: bool = False
 
     @classmethod
     def fit(cls, y: np.ndarray, task: str, where: str = "target", rows=None,
@@ -69,7 +76,9 @@ class TargetEncoder:
                 raise LayerwiseError(f"{where}: regression needs numeric targets, got text such as {example!r}")
             encoder = cls(task, None, 1 if y.ndim == 1 else y.shape[1])
             if standardize:
-                encoder.mean, encoder.std = target_scaling(y if rows is None else y[rows], where)
+                seen = y if rows is None else y[rows]
+                encoder.mean, encoder.std = target_scaling(seen, where)
+                encoder.low, encoder.high = target_range(seen)
             return encoder
         if y.ndim == 2 and y.shape[1] > 1:
             raise LayerwiseError(f"{where}: classification takes one target column, got {y.shape[1]}")
@@ -113,23 +122,42 @@ class TargetEncoder:
     def values(self, outputs: np.ndarray) -> np.ndarray:
         """Regression network outputs (n, k) -> float64 values in the targets' own units."""
         outputs = np.asarray(outputs, dtype=np.float64)
-        if self.mean is None:
-            return outputs
-        return outputs * np.asarray(self.std) + np.asarray(self.mean)
+        if self.mean is not None:
+            outputs = outputs * np.asarray(self.std) + np.asarray(self.mean)
+        if self.clamps:
+            outputs = np.clip(outputs, np.asarray(self.low), np.asarray(self.high))
+        return outputs
+
+    @property
+    def clamps(self) -> bool:
+        return self.clamp and self.low is not None
 
     def scaling(self) -> Optional[dict[str, list[float]]]:
-        """What model.json stores under "target_scaling" (None: targets are used as given)."""
-        return None if self.mean is None else {"mean": list(self.mean), "std": list(self.std)}
+        """What model.json stores under "target_scaling" (None: targets are used as given);
+        "low"/"high" only when predictions are clamped to the training range."""
+        if self.mean is None:
+            return None
+        clamp = {"low": list(self.low), "high": list(self.high)} if self.clamps else {}
+        return {"mean": list(self.mean), "std": list(self.std), **clamp}
 
     @classmethod
     def from_meta(cls, meta: dict, n_outputs: int) -> "TargetEncoder":
         scaling = meta.get("target_scaling") or {}
-        return cls(meta["task"], meta["classes"], n_outputs, scaling.get("mean"), scaling.get("std"))
+        return cls(meta["task"], meta["classes"], n_outputs, scaling.get("mean"), scaling.get("std"),
+                   scaling.get("low"), scaling.get("high"), clamp="low" in scaling)
 
     def decode(self, index: np.ndarray) -> np.ndarray:
         # The labels' own dtype (int64, str, bool), not object: scikit-learn's metrics reject
         # object arrays of numbers ("mix of binary and unknown targets").
         return np.asarray(self.classes)[np.asarray(index, dtype=np.int64)]
+
+
+def target_range(y: np.ndarray) -> tuple[list[float], list[float]]:
+    """Per-column min and max of (finite, checked by target_scaling) regression targets."""
+    values = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+    if len(values) == 0:
+        return [-np.inf] * values.shape[1], [np.inf] * values.shape[1]
+    return [float(v) for v in values.min(axis=0)], [float(v) for v in values.max(axis=0)]
 
 
 def target_scaling(y: np.ndarray, where: str) -> tuple[list[float], list[float]]:

@@ -181,6 +181,8 @@ def prepare(config: RunConfig, dataset: Dataset, sample_weight=None, rows=None, 
                       len(train_idx), len(val_idx), fit_preprocessing, fitted)
     resolved = resolve(config, facts, replace(modes, sample_weight=sample_weight is not None))
     preprocessor, loss = resolved.preprocessor, resolved.loss
+    if task == "regression":  # the preset may have chosen it; a loaded encoder follows the config too
+        encoder.clamp = config.data.clamp_predictions
     held = held_rows(dataset)
     if held is None:
         features = preprocessor.transform(dataset.X, where=dataset.name)
