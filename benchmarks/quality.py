@@ -106,6 +106,9 @@ def fit_hgb(X_train, y_train, X_test, task, seed):
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
     X_train, X_test = _as_category_dtype(X_train, X_test)
+    for c in X_train.columns:  # HGB refuses > 255 categories (max_bins): those go in as ordinal codes
+        if isinstance(X_train[c].dtype, pd.CategoricalDtype) and len(X_train[c].cat.categories) > 255:
+            X_train[c], X_test[c] = (X[c].cat.codes.replace(-1, np.nan).astype(float) for X in (X_train, X_test))
     cls = HistGradientBoostingClassifier if task == "classification" else HistGradientBoostingRegressor
     return cls(categorical_features="from_dtype", random_state=seed).fit(X_train, y_train).predict(X_test)
 

@@ -83,10 +83,39 @@ TABLES = {
 }
 HELD_OUT = ("wage", "default", "hitters", "wa_churn", "mlc_churn", "concrete", "hpc", "boston")
 
+# An extra validation group nobody tuned on (`python -m benchmarks.quality_extra`; not in the default
+# run): what practitioners bring that the tables above lack: near-unique text (names, titles, job
+# titles), dates as text, yes/no columns, integer-coded categories, wide and imbalanced tables, many
+# classes. Columns that are the target in other units (or computed from it) are dropped.
+EXTRA = {
+    "auto_mpg": (lambda: _r("ISLR", "Auto", "mpg", "regression"), "392 rows, a 301-level 'name' column"),
+    "sacramento": (lambda: _r("modeldata", "Sacramento", "price", "regression"), "932 rows, house prices, 68 zips"),
+    "saratoga": (lambda: _r("mosaicData", "SaratogaHouses", "price", "regression"), "1,728 rows, house prices, yes/no text"),
+    "computers": (lambda: _r("Ecdat", "Computers", "price", "regression"), "6,259 rows, prices, yes/no text"),
+    "hotel_rates": (lambda: _r("modeldata", "hotel_rates", "avg_price_per_room", "regression"),
+                    "15,402 rows, dates as text, 98 countries, 125 agents, 167 companies"),
+    "restaurant": (lambda: _r("causaldata", "restaurant_inspections", "inspection_score", "regression"),
+                   "27,178 rows, 1,618 business names"),
+    "movies": (lambda: _r("ggplot2movies", "movies", "rating", "regression", drop=[f"r{j}" for j in range(1, 11)]),
+               "58,788 rows, unique titles, budget mostly missing"),
+    "loans": (lambda: _r("openintro", "loans_full_schema", "interest_rate", "regression",
+                         drop=("installment", "grade", "sub_grade", "balance", "paid_total", "paid_principal",
+                               "paid_interest", "paid_late_fees")), "10,000 rows, 47 columns, 4,741 job titles, gaps"),
+    "epa2021": (lambda: _r("openintro", "epa2021", "comb_mpg", "regression", drop=("city_mpg", "hwy_mpg")),
+                "1,108 cars, 788 car lines, dates as text"),
+    "lending_club": (lambda: _r("modeldata", "lending_club", "Class", "classification"), "9,857 rows, 5% bad, 50 states"),
+    "caravan": (lambda: _r("ISLR", "Caravan", "Purchase", "classification"), "5,822 rows, 85 integer-coded columns, 6% yes"),
+    "arrests": (lambda: _r("carData", "Arrests", "released", "classification"), "5,226 rows, yes/no text, 17% no"),
+    "stackoverflow": (lambda: _r("modeldata", "stackoverflow", "Salary", "regression"), "5,594 rows, salaries, 0/1 columns"),
+    "olive": (lambda: _r("dslabs", "olive", "area", "classification", drop=("region",)), "572 rows, 9 classes"),
+    "leaf": (lambda: _r("modeldata", "leaf_id_flavia", "species", "classification"), "1,907 rows, 59 columns, 32 classes"),
+    "cells": (lambda: _r("modeldata", "cells", "class", "classification", drop=("case",)), "2,019 rows, 56 columns"),
+}
+
 
 def load_table(name: str, max_rows: int, seed: int = 0):
     """(X, y, task), at most `max_rows` rows (a fixed random subsample, the same for every model)."""
-    X, y, task = TABLES[name][0]()
+    X, y, task = (TABLES[name] if name in TABLES else EXTRA[name])[0]()
     if len(X) > max_rows:
         rows = np.random.default_rng(seed).choice(len(X), size=max_rows, replace=False)
         X, y = X.iloc[rows].reset_index(drop=True), y.iloc[rows].reset_index(drop=True)
