@@ -173,6 +173,9 @@ def test_task_inference(y: np.ndarray, task: str) -> None:
     ("a|b\n1|2\n", ["a", "b"]),
     ("a, b\n1, 2\n", ["a", "b"]),
     ('name,n\n"Smith; J",1\n"Lee",2\n', ["name", "n"]),
+    # csv.Sniffer read pandas' own output of movie titles as space-delimited with ' quotes
+    ('title,year\n"Movie 0, The",1930\nSay \'Cheese 1\' Now,1931\n"Movie 2, The",1932\nSay \'Hi 3\' Again,1933\n',
+     ["title", "year"]),
 ])
 def test_csv_delimiter_detection(tmp_path: Path, text: str, columns: list[str]) -> None:
     from layerwise.data.tables import read_table

@@ -78,18 +78,34 @@ def _is_utf8(value: bytes) -> bool:
     return True
 
 
+DELIMITERS = (",", ";", "\t", "|", " ")  # in order of preference when several read the sample alike
+
+
 def sniff_delimiter(path: Path) -> str:
-    """The delimiter of a .csv/.txt: one of , ; tab | space, judged from the first 64 KiB; ','
-    when unsure. (pandas' own sniffing, sep=None, may pick any character: it read the one-column
-    file "x\n1\n2" as two columns split on 'x'.)"""
+    """The delimiter of a .csv/.txt: the one of , ; tab | space that splits the first 64 KiB
+    (read with standard "double quotes") into the same number of fields on the most lines, at
+    least two; ',' when none does. (csv.Sniffer read pandas' own output, a title column with
+    quoted commas and apostrophes, as space-delimited with ' quotes; pandas' sep=None read the
+    one-column file "x\n1\n2" as two columns split on 'x'.)"""
     import csv
 
     with open(path, "rb") as handle:
-        sample = handle.read(CSV_SNIFF_BYTES).decode("utf-8", errors="replace")
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t| ").delimiter
-    except csv.Error:
-        return ","
+        sample = handle.read(CSV_SNIFF_BYTES)
+    lines = sample.decode("utf-8", errors="replace").splitlines()
+    if len(sample) == CSV_SNIFF_BYTES and len(lines) > 1:
+        lines = lines[:-1]  # the last line may be cut short
+    best, best_share = ",", 0.0
+    for delimiter in DELIMITERS:
+        try:
+            widths = [len(row) for row in csv.reader(lines, delimiter=delimiter, skipinitialspace=True) if row]
+        except csv.Error:
+            continue
+        if not widths or widths[0] < 2:
+            continue
+        share = sum(width == widths[0] for width in widths) / len(widths)
+        if share > best_share:
+            best, best_share = delimiter, share
+    return best
 
 
 def _is_pandas_dup(name: str, names: list[str]) -> bool:
