@@ -160,6 +160,9 @@ def test_string_labels_map_to_sorted_indices_and_back() -> None:
     (np.array([3, 7, 9, 3, 7, 9, 9, 3]), "multiclass"),
     (np.array([1, 0, 1, 0]), "binary"),
     (np.arange(100), "regression"),  # every value distinct: a count, not a class
+    (np.arange(11, 59).repeat(3), "regression"),  # 48 integers from 11: miles per gallon, not labels
+    (np.arange(0, 30).repeat(3), "multiclass"),  # 0..29: label codes
+    (np.arange(1, 13).repeat(3), "multiclass"),  # 1..12: label codes (months)
     (np.array([True, False, True]), "binary"),
 ])
 def test_task_inference(y: np.ndarray, task: str) -> None:

@@ -13,7 +13,12 @@ import numpy as np
 
 from ..errors import LayerwiseError
 
-# An integer target with at most this many distinct values (and repeats) is read as class labels.
+# An integer target is read as class labels when it has repeats and at most FEW_INTEGER_CLASSES
+# distinct values (digits, ratings, codes 3/7/9), or up to MAX_INTEGER_CLASSES that are exactly
+# 0..k-1 or 1..k (label codes). Other integers are quantities: miles per gallon 11..58 (45 values)
+# or inspection scores 66..100 (33) trained as 45 or 33 unrelated classes scored 0.31 accuracy
+# where a regression gets R^2 0.9 (benchmarks/quality_extra.py, epa2021 and restaurant).
+FEW_INTEGER_CLASSES = 10
 MAX_INTEGER_CLASSES = 50
 
 
@@ -27,8 +32,11 @@ def infer_task(y: np.ndarray, given: Optional[str] = None) -> str:
     if flat.dtype.kind in "OUSb":
         return "binary" if len(np.unique(flat.astype(str))) <= 2 else "multiclass"
     if flat.dtype.kind in "iu":
-        distinct = len(np.unique(flat))
-        if distinct <= MAX_INTEGER_CLASSES and distinct <= max(2, len(flat) // 2):
+        values = np.unique(flat)
+        distinct = len(values)
+        codes = values[0] in (0, 1) and values[-1] - values[0] == distinct - 1  # 0..k-1 or 1..k
+        if distinct <= max(2, len(flat) // 2) and (distinct <= FEW_INTEGER_CLASSES
+                                                   or (codes and distinct <= MAX_INTEGER_CLASSES)):
             return "binary" if distinct <= 2 else "multiclass"
     return "regression"
 
