@@ -3,6 +3,12 @@
 CPU floor  = workload FLOPs / sustained float32 GEMM rate measured at the workload's own shapes.
 GPU floor  = max(that, bytes an epoch must move / measured copy bandwidth), since small layers on
 a GPU are limited by memory traffic rather than by the matmul units.
+
+On a CPU the GEMM rate is the best of 1 thread and torch's default count (one per core): a loop
+may train with either (layerwise's `threads: auto` picks 1 for small layers or when other
+processes hold a core), and on a shared 2-core machine two threads' GEMMs collapse while one
+thread's do not (1 vs 84-91 GFLOP/s for W1's shapes at load ~3.7, 2026-11-23 23:12 UTC), which
+made the old 2-thread-only floor slower than a 1-thread epoch.
 """
 
 from __future__ import annotations
@@ -85,11 +91,30 @@ def epoch_bytes(w: Workload) -> float:
         w.optimizer]))
 
 
+def best_cpu_rate(w: Workload) -> tuple[float, int]:
+    """(GEMM FLOP/s, threads) at the better of 1 thread and torch's default count."""
+    default = torch.get_num_threads()
+    rates = {}
+    try:
+        for threads in sorted({1, default}):
+            torch.set_num_threads(threads)
+            rates[threads] = gemm_rate(w, "cpu")
+    finally:
+        torch.set_num_threads(default)
+    threads = max(rates, key=rates.get)
+    return rates[threads], threads
+
+
 def measure(w: Workload, device: str) -> dict:
     """The floor and what it was computed from, as stored in the results JSON."""
-    rate = gemm_rate(w, device)
+    if device == "cpu":
+        rate, threads = best_cpu_rate(w)
+    else:
+        rate, threads = gemm_rate(w, device), None
     floor = {"gemm_flops_per_s": rate, "epoch_flops": w.flops_per_epoch,
              "gemm_seconds": w.flops_per_epoch / rate}
+    if threads is not None:
+        floor["threads"] = threads
     if device.startswith("cuda"):
         bandwidth = copy_bandwidth(device)
         floor.update(bandwidth_bytes_per_s=bandwidth, epoch_bytes=epoch_bytes(w),

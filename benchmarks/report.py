@@ -120,6 +120,8 @@ def table(w: Workload, rows: list[dict], floor: dict | None, reference: str) -> 
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     if floor and not w.run_epochs:
         rate = f"floor: GEMM at {floor['gemm_flops_per_s'] / 1e9:.0f} GFLOP/s"
+        if "threads" in floor:
+            rate += f" ({floor['threads']} thread{'s' if floor['threads'] > 1 else ''})"
         if "bandwidth_bytes_per_s" in floor:
             rate += f", copy {floor['bandwidth_bytes_per_s'] / 1e9:.0f} GB/s"
         cells = [rate, _fmt(floor["seconds"]), _fmt(w.rows * w.models / floor["seconds"])]

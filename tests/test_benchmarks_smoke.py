@@ -62,3 +62,24 @@ def test_help_renders(capsys):
         peers.main(["--help"])
     assert exit_info.value.code == 0
     assert "--retry-shared" in capsys.readouterr().out
+
+
+def test_cpu_floor_takes_the_faster_of_one_thread_and_the_default(monkeypatch):
+    """Under contention two threads' GEMMs collapse and one thread's do not: the floor is the
+    better of the two, says which, and leaves torch's thread count as it was."""
+    import torch
+
+    from benchmarks import floor
+    from benchmarks.workloads import WORKLOADS
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        for rates, expected in (({1: 100e9, 2: 1e9}, 1), ({1: 100e9, 2: 250e9}, 2)):
+            monkeypatch.setattr(floor, "gemm_rate", lambda w, device: rates[torch.get_num_threads()])
+            measured = floor.measure(WORKLOADS["W1"], "cpu")
+            assert measured["threads"] == expected and measured["gemm_flops_per_s"] == rates[expected]
+            assert measured["seconds"] == WORKLOADS["W1"].flops_per_epoch / rates[expected]
+            assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
