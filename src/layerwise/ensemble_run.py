@@ -65,7 +65,7 @@ def fit_ensemble(session, quiet: bool, stream):
     history, best_epoch = session.fit(None, quiet, stream)
     seconds = time.perf_counter() - started
     spec, model = session.config.training, session.model
-    if spec.ensemble_kind == "independent":  # the stacked copies as K networks of their own
+    if spec.ensemble_kind in ("independent", "bagging"):  # the stacked copies as K networks of their own
         members = []
         for index in range(spec.ensemble):
             member = build_model(session.prepared.arch)

@@ -120,7 +120,7 @@ def _copies_name(config, modes: Modes) -> Optional[str]:
     if modes.repeat > 1:
         return "--repeat"
     spec = config.training  # shared-weight ensembles (tabm) train one network, not copies
-    return "training.ensemble" if spec.ensemble > 1 and spec.ensemble_kind == "independent" else None
+    return "training.ensemble" if spec.ensemble > 1 and spec.ensemble_kind in ("independent", "bagging") else None
 
 
 def check_modes(config, modes: Modes) -> None:
@@ -169,6 +169,9 @@ def _check_ensemble(config, modes: Modes) -> None:
                              "use `layerwise train` or layerwise.fit without them for an ensemble")
     if modes.sample_weight:
         raise LayerwiseError("training.ensemble: sample weights are for single runs")
+    if config.training.ensemble_kind == "bagging" and (config.data.val or config.data.val_split <= 0):
+        raise LayerwiseError("training.ensemble_kind bagging: each member draws its own validation rows from "
+                             "data.val_split; set data.val_split above 0 and leave data.val out")
 
 
 def resolve_loss(task: str, loss: str) -> str:

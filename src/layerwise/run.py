@@ -67,6 +67,7 @@ def train(config=None, data=None, out: Optional[str] = None, quiet: bool = False
     stream = stream or sys.stdout
     modes = Modes(repeat=repeat, processes=_world_size(), sample_weight=sample_weight is not None)
     check_modes(config, modes)  # resolve's first step, before any data is read or process group joined
+    data = _preset_ensemble(config, data, modes)
     if config.training.ensemble > 1:
         from .ensemble_run import train_ensemble
 
@@ -91,6 +92,22 @@ def train(config=None, data=None, out: Optional[str] = None, quiet: bool = False
         print(f"device: {device}  data: {prepared.name} ({len(prepared.train_idx)} train rows)  "
               f"task: {prepared.task}{processes}  run: {run_dir}", file=stream, flush=True)
     return _left(run_in(run_dir, config, prepared, session, quiet, stream))
+
+
+def _preset_ensemble(config: RunConfig, data, modes: Modes):
+    """preset auto trains small tables as a bagged ensemble (recipe.auto_members). The ensemble
+    trains on its own path, so its size is chosen here, from the data's row count, before the
+    paths part; returns the data, loaded if it had to be read for that."""
+    from .recipe import auto_members, may_bag
+    from .training.prepare import load_training_data
+
+    if not may_bag(config, modes):
+        return data
+    dataset = load_training_data(config, data)
+    members = auto_members(config, dataset)
+    if members > 1:
+        config.training.ensemble, config.training.ensemble_kind = members, "bagging"
+    return dataset
 
 
 def _world_size():
@@ -138,6 +155,7 @@ def fit(config=None, data=None, sample_weight=None, quiet: bool = True, override
     config = as_config(config, overrides)
     modes = Modes(in_memory=True, sample_weight=sample_weight is not None, chosen_rows=rows is not None)
     check_modes(config, modes)  # before the data is read
+    data = _preset_ensemble(config, data, modes)
     if config.training.ensemble > 1:
         from .ensemble_run import fit_in_memory
 

@@ -198,9 +198,10 @@ class TrainingSpec(_Strict):
     mlflow_uri: str = "sqlite:///mlflow.db"  # MLflow tracking store for log: [mlflow] (relative to the cwd)
     threads: int = Field(0, ge=0, le=4096)  # CPU threads for torch; 0 = auto (training/threads.py)
     ensemble: int = Field(1, ge=1, le=256)  # K > 1: K members (seeds seed..seed+K-1) trained at once, one averaged model
-    # independent: K networks of their own (vmapped copies); tabm / tabm-mini: one network's weights
+    # independent: K networks of their own (vmapped copies); bagging: the same, but each member holds
+    # out its own validation rows (training/bagging.py); tabm / tabm-mini: one network's weights
     # shared by the K members, which differ by small adapters and their output layers (ensemble.py)
-    ensemble_kind: Literal["independent", "tabm", "tabm-mini"] = "independent"
+    ensemble_kind: Literal["independent", "bagging", "tabm", "tabm-mini"] = "independent"
 
     @field_validator("early_stopping", mode="before")
     @classmethod

@@ -122,18 +122,24 @@ class SharedEnsemble(nn.Sequential):
         return mean_prediction(self.task, self.member_outputs(x))
 
 
-def mean_prediction(task: str, outputs: torch.Tensor) -> torch.Tensor:
+def mean_prediction(task: str, outputs: torch.Tensor, members=None) -> torch.Tensor:
     """(K, n, k) member outputs -> (n, k) outputs whose head gives the members' mean prediction:
     the mean value (regression), the log of the mean softmax probabilities (multiclass), the
-    logit of the mean sigmoid probability (binary). Log-sum-exp: no log(0), no overflow."""
-    log_k = math.log(outputs.shape[0])
+    logit of the mean sigmoid probability (binary). Log-sum-exp: no log(0), no overflow.
+    members: optional (K, n) bool, which members' outputs count for each row (a bagged ensemble's
+    out-of-fold prediction); every row needs at least one."""
+    if members is None:
+        members = torch.ones(outputs.shape[:2], dtype=torch.bool, device=outputs.device)
+    counted = members.unsqueeze(-1).to(outputs.dtype)  # (K, n, 1)
+    log_k = torch.log(counted.sum(dim=0))  # (n, 1)
     if task == "regression":
-        return outputs.mean(dim=0)
+        return (outputs * counted).sum(dim=0) / counted.sum(dim=0)
+    left_out = torch.where(members.unsqueeze(-1), 0.0, -math.inf).to(outputs.dtype)  # log of the 0/1 weight
     if task == "binary":
-        log_p = torch.logsumexp(torch.nn.functional.logsigmoid(outputs), dim=0) - log_k
-        log_q = torch.logsumexp(torch.nn.functional.logsigmoid(-outputs), dim=0) - log_k
+        log_p = torch.logsumexp(torch.nn.functional.logsigmoid(outputs) + left_out, dim=0) - log_k
+        log_q = torch.logsumexp(torch.nn.functional.logsigmoid(-outputs) + left_out, dim=0) - log_k
         return log_p - log_q
-    return torch.logsumexp(torch.log_softmax(outputs, dim=-1), dim=0) - log_k
+    return torch.logsumexp(torch.log_softmax(outputs, dim=-1) + left_out, dim=0) - log_k
 
 
 def shared_ensemble(network: nn.Sequential, members: int, task: str, kind: str) -> SharedEnsemble:

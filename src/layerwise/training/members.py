@@ -20,14 +20,16 @@ from .loop import Trainer, device_metrics
 
 
 class CopiesEnsembleTrainer(CopiesTrainer):
+    holdout = None  # bagging (bagging.py): (K, M) bool, which members held each validation row out
+
     def evaluate(self, X, y) -> dict[str, float]:
         import torch
 
         from ..layers.ensemble import mean_prediction
 
         self.model.eval()
-        with torch.inference_mode():
-            outputs = mean_prediction(self.task, self.model.forward_shared(X))  # (K, M, k) -> (M, k)
+        with torch.inference_mode():  # (K, M, k) -> (M, k); bagging: each row by the members that never trained on it
+            outputs = mean_prediction(self.task, self.model.forward_shared(X), self.holdout)
             return {"loss": float(self.loss_fn(outputs, y)), **device_metrics(self.task, outputs, y)}
 
     def epoch_logs(self, epoch: int, trained: dict, val) -> dict[str, Any]:

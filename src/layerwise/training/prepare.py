@@ -85,6 +85,9 @@ def dataset_from_arrays(data: Any) -> Dataset:
 def load_training_data(config: RunConfig, data: Any = None) -> Dataset:
     from ..data.columns import select_columns
 
+    if isinstance(data, Dataset):  # loaded already (the preset sized an ensemble from it)
+        return data
+
     if data is not None and hasattr(data, "columns") and not isinstance(data, (tuple, list)):
         from pathlib import Path
 

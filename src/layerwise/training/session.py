@@ -33,7 +33,13 @@ class TrainingSession:
 
         self.config, self.prepared, self.device, self.group = config, prepared, device, group
         spec = config.training
-        shared = ensemble > 1 and spec.ensemble_kind != "independent"
+        shared = ensemble > 1 and spec.ensemble_kind not in ("independent", "bagging")
+        self.holdout = None  # bagging: (rows, (K, rows) mask) of the members' own validation rows
+        if ensemble > 1 and spec.ensemble_kind == "bagging":
+            from .bagging import holdout_mask, member_splits
+
+            self.member_rows = member_splits(prepared, ensemble, config.data.val_split, _split_seed(config))
+            self.holdout = holdout_mask(self.member_rows)
         self.copies = ensemble if ensemble > 1 and not shared else copies
         copies = self.copies
         if copies:
@@ -62,6 +68,8 @@ class TrainingSession:
         self.optimizer = make_optimizer(spec, self.model.parameters(), torch.device(device).type)
         self.scheduler, self.schedule_when = make_scheduler(spec, self.optimizer, len(self.batches))
         val = prepared.split("val")
+        if self.holdout is not None:  # every row some member held out, judged out of fold
+            val = prepared.features[self.holdout[0]], prepared.targets[self.holdout[0]]
         self.val = None if val is None else to_device_tensors(val[0], val[1], device)
         monitor = resolve_monitor(spec, prepared.task, self.val is not None)
         self.early_stopping = EarlyStopping(monitor, spec.early_stopping.patience,
@@ -77,6 +85,8 @@ class TrainingSession:
                                      val=self.val, scheduler=self.scheduler, schedule_when=self.schedule_when,
                                      grad_clip=spec.grad_clip, monitor=monitor, on_nan=spec.on_nan,
                                      precision=spec.precision, callbacks=[self.early_stopping])
+        if self.holdout is not None:
+            self.trainer.holdout = torch.from_numpy(self.holdout[1]).to(device)
         if group is not None:
             self._join_ranks(group)
         self.start = (1, 0)  # (epoch, step) to start from; moved by `restore`
@@ -110,14 +120,18 @@ class TrainingSession:
         return model.to(self.device)
 
     def _copies(self, X, y, train_rows):
+        import torch
+
         from .copies import CopiesBatches, stacked_module
 
         spec = self.config.training
         seeds = [spec.seed + i for i in range(self.copies)]
         randomness = "different" if spec.ensemble > 1 else "error"  # an ensemble's dropout: a mask per member
         model = stacked_module([self._network(seed) for seed in seeds], randomness)  # seed by seed, like single runs
-        batches = CopiesBatches([ResidentBatches(X, y, train_rows, spec.batch_size, spec.shuffle, seed)
-                                 for seed in seeds])
+        rows = [train_rows] * self.copies if self.holdout is None else \
+            [torch.from_numpy(train).to(train_rows.device) for train, _ in self.member_rows]  # bagging: each its own
+        batches = CopiesBatches([ResidentBatches(X, y, member_rows, spec.batch_size, spec.shuffle, seed)
+                                 for member_rows, seed in zip(rows, seeds)])
         return model, batches
 
     def member(self, index: int):
@@ -206,6 +220,8 @@ class TrainingSession:
         import torch
 
         prepared, model = self.prepared, model if model is not None else self.model
+        if which == "val" and self.holdout is not None:  # out of fold: an honest score for a bagged ensemble
+            return self._out_of_fold()
         explicit = {"val": prepared.val, "test": prepared.test}.get(which)
         if explicit is not None:
             features, _ = to_device_tensors(explicit[0], explicit[1], self.device)
@@ -225,6 +241,21 @@ class TrainingSession:
         if prepared.task == "regression":  # metrics in the targets' own units
             targets, outputs = prepared.encoder.values(targets), prepared.encoder.values(outputs)
         return task_metrics(prepared.task, np.asarray(targets), outputs, n_classes)
+
+    def _out_of_fold(self) -> dict[str, Any]:
+        """Metrics of each held-out row predicted by the members that did not train on it (the
+        stacked members, at the restored best epoch), in the targets' own units."""
+        import torch
+
+        from ..layers.ensemble import mean_prediction
+
+        self.model.eval()
+        with torch.inference_mode():
+            outputs = mean_prediction(self.prepared.task, self.model.forward_shared(self.val[0]), self.trainer.holdout)
+        outputs, targets = outputs.float().cpu().numpy(), self.prepared.targets[self.holdout[0]]
+        if self.prepared.task == "regression":
+            targets, outputs = self.prepared.encoder.values(targets), self.prepared.encoder.values(outputs)
+        return task_metrics(self.prepared.task, np.asarray(targets), outputs, len(self.prepared.encoder.classes or []) or None)
 
     def parallel(self) -> dict[str, Any]:
         """How many processes trained this run, and how they talked (summary.json, config.yaml)."""
@@ -249,7 +280,8 @@ class TrainingSession:
             "monitor": self.early_stopping.monitor,
             "outcome": self.early_stopping.outcome(len(history), member),
             "train_rows": int(len(self.prepared.train_idx)),
-            "val_rows": int(len(self.prepared.val_idx) if self.prepared.val is None else len(self.prepared.val[0])),
+            "val_rows": int(len(self.prepared.val_idx) if self.prepared.val is None else len(self.prepared.val[0]))
+            if self.holdout is None else len(self.holdout[0]),
             "test_rows": int(len(self.prepared.test_idx) if self.prepared.test is None else len(self.prepared.test[0])),
             "seconds": round(seconds, 3),
             "train_seconds": round(sum(row["epoch_seconds"] for row in history), 3),
@@ -258,6 +290,10 @@ class TrainingSession:
             **({"rank_rows": self.rank_rows} if self.group is not None else {}),
             "classes": self.prepared.encoder.classes,
         }
+
+
+def _split_seed(config) -> int:
+    return config.training.seed if config.data.split_seed is None else config.data.split_seed
 
 
 @contextlib.contextmanager
