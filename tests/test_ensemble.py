@@ -33,12 +33,13 @@ def test_classification_is_the_mean_of_the_repeat_copies(iris_runs):
     mean = np.mean([layerwise.load(copy.dir).predict_proba(rows) for copy in copies], axis=0)
     np.testing.assert_allclose(loaded.predict_proba(rows), mean, rtol=1e-5, atol=1e-6)
     assert (loaded.predict(rows) == loaded.classes_[mean.argmax(axis=1)]).all()
-    # one model card, one weights file, member-prefixed names; the NumPy fast path defers to torch
+    # one model card, one weights file, member-prefixed names; the NumPy fast path (predict
+    # --values) runs each member and averages like the torch module
     card = layerwise.artifacts.read_model_card(ensemble.dir)
     assert card["ensemble"] == 3 and card["format_version"] == 1
     from layerwise.light_predict import load_light
 
-    assert load_light(ensemble.dir) is None
+    np.testing.assert_allclose(load_light(ensemble.dir).predict_proba(rows), mean, rtol=1e-5, atol=1e-6)
     assert ensemble.summary["ensemble"] == 3 and ensemble.summary["ensemble_kind"] == "independent"
 
 
@@ -57,6 +58,9 @@ def test_regression_is_the_mean_of_its_members(tmp_path):
                for m in loaded.module.members]
     assert not np.allclose(members[0], members[1])  # different seeds, different networks
     np.testing.assert_allclose(loaded.predict(rows), np.mean(members, axis=0), rtol=1e-5, atol=1e-4)
+    from layerwise.light_predict import load_light
+
+    np.testing.assert_allclose(load_light(run.dir).predict(rows), np.mean(members, axis=0), rtol=1e-5, atol=1e-4)
     code = run_cli(["evaluate", run.dir, "--data", "builtin:diabetes"]).code
     assert code == 0
 
@@ -74,6 +78,11 @@ def test_combine_matches_numpy_averages():
     binary = combine("binary", torch.from_numpy(logits[..., :1])).numpy()
     expected = np.mean([probabilities("binary", z) for z in logits[..., :1]], axis=0)
     np.testing.assert_allclose(probabilities("binary", binary), expected, rtol=1e-5, atol=1e-7)
+    from layerwise.light_predict import mean_prediction  # predict --values' NumPy twin
+
+    for task, outputs, want in (("multiclass", logits, multi), ("binary", logits[..., :1], binary)):
+        got = mean_prediction(task, list(outputs))
+        np.testing.assert_allclose(probabilities(task, got), probabilities(task, want), rtol=1e-5, atol=1e-7)
 
 
 def test_export_averages_inside_the_graph(iris_runs):

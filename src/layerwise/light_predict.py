@@ -40,7 +40,7 @@ def _predictor_class():
             from .data.preprocess import Preprocessor
             from .data.targets import TargetEncoder
 
-            self.state = state
+            self.state, self.members = state, member_states(meta, state)
             self.preprocessor = Preprocessor.from_dict(meta["preprocessing"])
             self.encoder = TargetEncoder.from_meta(meta, meta["network"]["output_size"])
             self.meta = meta
@@ -55,13 +55,43 @@ def _predictor_class():
             """As `Predictor.outputs`: logits (float32, like the torch model's) for
             classification, values in the targets' own units (float64) for regression."""
             network, features = self.meta["network"], self.transform(X, where)
-            if network.get("layers") is not None:
-                outputs = typed_forward(network, self.state, features)
-            else:
-                outputs = dense_forward(network, self.state, features)
+            forward = typed_forward if network.get("layers") is not None else dense_forward
+            outputs = mean_prediction(self.task, [forward(network, state, features) for state in self.members])
             return self.encoder.values(outputs) if self.task == "regression" else outputs
 
     return LightPredictor
+
+
+def member_states(meta: dict, state: dict[str, np.ndarray]) -> list[dict[str, np.ndarray]]:
+    """The state of each network: the run's own, or each member's of an independent ensemble
+    (ensemble.ensemble_module keeps member i under "members.i.")."""
+    size = int(meta.get("ensemble", 1))
+    if size == 1:
+        return [state]
+    prefixes = [f"members.{i}." for i in range(size)]
+    return [{key[len(prefix):]: value for key, value in state.items() if key.startswith(prefix)} for prefix in prefixes]
+
+
+def mean_prediction(task: str, outputs: list[np.ndarray]) -> np.ndarray:
+    """layers/ensemble.mean_prediction in NumPy, float64: the members' outputs -> outputs whose
+    head gives their mean value (regression) or mean probability (classification)."""
+    if len(outputs) == 1:
+        return outputs[0]
+    stacked = np.stack(outputs).astype(np.float64)  # (K, n, k)
+    if task == "regression":
+        return stacked.mean(axis=0)
+    log_k = np.log(len(outputs))
+    if task == "binary":  # log-sigmoid = -log(1 + e^-x): no log(0), no overflow
+        return _logsumexp(-np.logaddexp(0.0, -stacked)) - _logsumexp(-np.logaddexp(0.0, stacked))
+    top = stacked.max(axis=-1, keepdims=True)
+    log_softmax = stacked - top - np.log(np.exp(stacked - top).sum(axis=-1, keepdims=True))
+    return _logsumexp(log_softmax) - log_k
+
+
+def _logsumexp(values: np.ndarray) -> np.ndarray:
+    """log(sum(exp(values))) over the first axis."""
+    top = values.max(axis=0)
+    return top + np.log(np.exp(values - top).sum(axis=0))
 
 
 def dense_forward(network: dict, state: dict[str, np.ndarray], features: np.ndarray) -> np.ndarray:
@@ -170,14 +200,14 @@ def load_light(run_dir: str | Path):
 
     meta, state = load_model_files(run_dir, framework="np")
     network = meta.get("network")
-    if meta.get("ensemble", 1) != 1:  # several networks, or one shared by members (ensemble.py)
-        return None
+    if meta.get("ensemble", 1) != 1 and meta.get("ensemble_kind", "independent") != "independent":
+        return None  # one network shared by members (TabM, ensemble.py)
     if not isinstance(network, dict) or not DENSE_KEYS <= set(network) <= DENSE_KEYS | TYPED_KEYS:
         return None
     try:
         typed = network.get("layers") is not None
         expected = _typed_keys(network) if typed else _expected_keys(network)
-        if expected is None or set(state) != expected:
+        if expected is None or any(set(member) != expected for member in member_states(meta, state)):
             return None  # not the layout this forward pass knows; the torch predictor decides
         return _predictor_class()(meta, state)
     except (KeyError, TypeError, ValueError) as exc:

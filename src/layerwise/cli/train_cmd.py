@@ -102,7 +102,7 @@ def train(
     mlflow_uri: Optional[str] = typer.Option(None, "--mlflow-uri", help="MLflow tracking store for --log mlflow (default sqlite:///mlflow.db)."),
     repeat: int = typer.Option(1, "--repeat", min=1, help="Train N copies at once (seeds seed..seed+N-1), one run directory each."),
     ensemble: Optional[int] = typer.Option(None, "--ensemble", min=1, help="Train K members at once as one model predicting their mean, early-stopped on that mean; see --ensemble-kind (default 1)."),
-    ensemble_kind: Optional[str] = typer.Option(None, "--ensemble-kind", help="independent: K networks of their own; tabm or tabm-mini: K members sharing one network's weights, with their own adapters and output layers (default independent)."),
+    ensemble_kind: Optional[str] = typer.Option(None, "--ensemble-kind", help="independent: K networks of their own; bagging: the same, each with its own validation rows (preset auto's choice on small tables); tabm or tabm-mini: K members sharing one network's weights, with their own adapters and output layers (default independent)."),
     nproc_per_node: Optional[int] = typer.Option(None, "--nproc-per-node", min=1, help="Train one run with N processes on this machine (DDP: gloo on CPU, NCCL with a GPU each); torchrun works too."),
     resume_dir: Optional[Path] = typer.Option(None, "--resume", help="Continue this run directory instead of starting a new one."),
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or mps (default auto: cuda, then mps, then cpu)."),

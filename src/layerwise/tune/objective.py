@@ -59,6 +59,8 @@ def run_trial(plan, trial, dataset) -> float:
 
     values = {dim.key: dim.suggest(trial) for dim in plan.space}
     config = RunConfig.from_dict(trial_raw_config(plan, trial.number, values), where=f"trial {trial.number}")
+    if "ensemble" not in config.training.model_fields_set:
+        config.training.ensemble = 1  # a trial scores one network: preset auto's bagging would triple each trial
     trial.set_user_attr("training_seed", config.training.seed)
     pruners: list[PruningCallback] = []
 
