@@ -80,6 +80,9 @@ def test_one_network_above_the_row_budget_and_whenever_the_user_says_so():
     assert layerwise.fit(one, data=(X, y)).config.training.ensemble == 1
     plain = {**sized, "preset": "plain"}
     assert layerwise.fit(plain, data=(X, y)).config.training.ensemble == 1
+    # a setting that would couple the members (a global gradient norm) keeps it one network, no error
+    clipped = {**sized, "training": {**sized["training"], "grad_clip": 1.0}}
+    assert layerwise.fit(clipped, data=(X, y)).config.training.ensemble == 1
 
 
 def test_cli_run_of_a_bagged_table_reloads_predicts_and_refuses_a_missing_split(tmp_path):
