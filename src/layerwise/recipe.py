@@ -31,24 +31,6 @@ def auto_epochs(train_rows: int, batch_size: int) -> int:
 MEMBER_ROW_BUDGET, MAX_MEMBERS = 12_000, 3
 
 
-def may_bag(config: RunConfig, modes) -> bool:
-    """Whether preset auto may make this run a bagged ensemble: the user set no ensemble, and the
-    run trains one network in one process from rows it splits itself."""
-    from .errors import LayerwiseError
-    from .resolve import check_repeatable
-
-    if not (config.preset == "auto" and "ensemble" not in config.training.model_fields_set
-            and modes.repeat == 1 and not modes.processes and not modes.launching and not modes.estimator
-            and modes.folds is None and not modes.chosen_rows and not modes.sample_weight
-            and modes.resume_from is None and not config.data.val and config.data.val_split > 0):
-        return False
-    try:  # a setting that couples members (grad_clip, batch_norm, ...) keeps the run one network
-        check_repeatable(config, "training.ensemble")
-    except LayerwiseError:
-        return False
-    return True
-
-
 def auto_members(config: RunConfig, dataset) -> int:
     """Members of preset auto's bagged ensemble for `dataset`: 3 up to 4,000 training rows, 2 up
     to 6,000, then one network. Three bagged members were worth +0.75 points on average over 22

@@ -174,6 +174,21 @@ def _check_ensemble(config, modes: Modes) -> None:
                              "data.val_split; set data.val_split above 0 and leave data.val out")
 
 
+def may_bag(config, modes: Modes) -> bool:
+    """Whether preset auto may make this run a bagged ensemble (recipe.auto_members): the user set
+    no ensemble, and the run trains one network in one process from rows it splits itself."""
+    if not (config.preset == "auto" and "ensemble" not in config.training.model_fields_set
+            and modes.repeat == 1 and not modes.processes and not modes.launching and not modes.estimator
+            and modes.folds is None and not modes.chosen_rows and not modes.sample_weight
+            and modes.resume_from is None and not config.data.val and config.data.val_split > 0):
+        return False
+    try:  # a setting that couples members (grad_clip, batch_norm, ...) keeps the run one network
+        check_repeatable(config, "training.ensemble")
+    except LayerwiseError:
+        return False
+    return True
+
+
 def resolve_loss(task: str, loss: str) -> str:
     """The loss for this task: `auto` resolved, anything else checked against the task."""
     if loss == "auto":

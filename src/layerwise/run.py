@@ -98,7 +98,8 @@ def _preset_ensemble(config: RunConfig, data, modes: Modes):
     """preset auto trains small tables as a bagged ensemble (recipe.auto_members). The ensemble
     trains on its own path, so its size is chosen here, from the data's row count, before the
     paths part; returns the data, loaded if it had to be read for that."""
-    from .recipe import auto_members, may_bag
+    from .recipe import auto_members
+    from .resolve import may_bag
     from .training.prepare import load_training_data
 
     if not may_bag(config, modes):
