@@ -122,6 +122,8 @@ def _judge_regression(judgement: Judgement, predictor, train_targets: np.ndarray
 def _column_blocks(preprocessor) -> list[tuple[str, list[int]]]:
     """(raw column, its positions among the network inputs), in the order `feature_names` lays
     them out: numeric values, then missing-value indicators, then each one-hot block."""
+    from .data.categories import width
+
     state = preprocessor.state
     numeric, blocks = state["numeric"], {}
     for j, column in enumerate(numeric):
@@ -132,8 +134,8 @@ def _column_blocks(preprocessor) -> list[tuple[str, list[int]]]:
             blocks[column["name"]].append(position)
             position += 1
     for column in state.get("categorical", []):
-        blocks[column["name"]] = list(range(position, position + len(column["categories"])))
-        position += len(column["categories"])
+        blocks[column["name"]] = list(range(position, position + width(column)))
+        position += width(column)
     order = state.get("columns") or [c["name"] for c in numeric]
     return [(str(name), blocks[name]) for name in order]
 

@@ -27,6 +27,7 @@ from typing import Any, Union
 
 import numpy as np
 
+from .data.categories import codes_of_values, width
 from .errors import LayerwiseError
 
 FORMATS = {"onnx": ".onnx", "torchscript": ".pt"}
@@ -110,7 +111,9 @@ def inputs_of(predictor) -> list[dict[str, Any]]:
         inputs.append({"name": "categorical", "dtype": "string",
                        "columns": [c["name"] for c in state["categorical"]],
                        "categories": {c["name"]: c["categories"] for c in state["categorical"]},
-                       "note": "TorchScript takes int64 codes into each category list instead; -1 = missing"})
+                       "note": "TorchScript takes int64 codes into each category list instead; -1 = missing; "
+                               "a value not listed counts as <other> where the column has one (other_columns)",
+                       "other_columns": [c["name"] for c in state["categorical"] if c.get("other")]})
     return inputs
 
 
@@ -145,7 +148,7 @@ def export_module(predictor):
             self.register_buffer("indicators", torch.tensor([j for j, c in enumerate(numeric) if c["indicator"]],
                                                             dtype=torch.int64))
             self.n_indicators = int(self.indicators.numel())
-            self.sizes = [] if self.image else [len(c["categories"]) for c in state["categorical"]]
+            self.sizes = [] if self.image else [width(c) for c in state["categorical"]]
             self.task = predictor.task
             scaling = predictor.encoder.scaling()  # regression targets: the network predicts (y - mean) / std
             self.scaled_target = scaling is not None
@@ -221,12 +224,17 @@ def synthetic_rows(predictor, rows: int, seed: int = 0) -> list[np.ndarray]:
 
 
 def _codes(predictor, strings: np.ndarray) -> np.ndarray:
-    """(n, k) category strings -> int64 codes into each column's category list (-1: unseen)."""
+    """(n, k) category strings -> int64 codes into each column's category list (-1: unseen, or
+    the <other> column's code, len(categories), where the column has one)."""
     codes = np.full(strings.shape, -1, dtype=np.int64)
     for j, column in enumerate(predictor.preprocessor.state["categorical"]):
-        index = {value: i for i, value in enumerate(column["categories"])}
-        codes[:, j] = [index.get(str(v), -1) for v in strings[:, j]]
+        codes[:, j] = _column_codes(column, strings[:, j])
     return codes
+
+
+def _column_codes(column: dict, values) -> np.ndarray:
+    codes, present = codes_of_values(column, values)
+    return np.where(present & (codes < 0) & bool(column.get("other")), len(column["categories"]), codes)
 
 
 def metadata(predictor) -> dict[str, str]:
@@ -291,11 +299,14 @@ def _strings_to_codes(model, predictor) -> None:
     nodes, codes = [], []
     for j, column in enumerate(columns):
         graph.initializer.append(helper.make_tensor(f"lw_col{j}", TensorProto.INT64, [], [j]))
+        keys, values = list(column["categories"]), list(range(len(column["categories"])))
+        if column.get("other") and "" not in keys:  # "" = missing (all-zero); any other unlisted value: <other>
+            keys, values = keys + [""], values + [-1]
         nodes += [
             helper.make_node("Gather", ["categorical", f"lw_col{j}"], [f"lw_text{j}"], axis=1),
             helper.make_node("LabelEncoder", [f"lw_text{j}"], [f"lw_code{j}"], domain="ai.onnx.ml",
-                             keys_strings=list(column["categories"]),
-                             values_int64s=list(range(len(column["categories"]))), default_int64=-1),
+                             keys_strings=keys, values_int64s=values,
+                             default_int64=len(column["categories"]) if column.get("other") else -1),
             helper.make_node("Unsqueeze", [f"lw_code{j}", "lw_axis1"], [f"lw_codes{j}"]),
         ]
         codes.append(f"lw_codes{j}")

@@ -15,6 +15,10 @@ from .spec import RunConfig
 
 BATCH_SIZE = 256
 STEP_BUDGET = 4000  # optimizer steps the epoch count aims at (10k rows x 20 columns: 160 epochs of 25 steps)
+# text columns: categories in fewer than 3 training rows share one "<other>" column (names, titles,
+# free text: thousands of one-hot columns a network memorises rows with); at most 1,000 columns per
+# text column bounds the width. 3 beat 10 and 0 on the extra tables (benchmarks/QUALITY.md).
+MIN_CATEGORY_COUNT, MAX_CATEGORIES = 3, 1000
 MIN_EPOCHS, MAX_EPOCHS = 20, 256  # 256: RealMLP's epoch count, reached by tables under ~4,000 training rows
 
 
@@ -50,7 +54,8 @@ def apply_preset(config: RunConfig, task: str, train_rows: int, kind: str) -> No
         return
     classification = task != "regression"
     if kind != "image":
-        _default(config.data, scaling="robust", smooth_clip=True)
+        _default(config.data, scaling="robust", smooth_clip=True, min_category_count=MIN_CATEGORY_COUNT,
+                 max_categories=MAX_CATEGORIES)
     if not classification:  # as RealMLP: a prediction beyond every training target is an extrapolation
         _default(config.data, clamp_predictions=True)
     network = config.network

@@ -208,7 +208,8 @@ def _features(preprocessor) -> str:
         return f"<p>images of shape {tuple(state['shape'])}, pixels divided by {state['scale']:g}</p>"
     rows = [[c["name"], "number", f"missing -> {c['median']:.4g}" + (" (+ indicator)" if c["indicator"] else ""),
              c["mean"], c["std"]] for c in state["numeric"]]
-    rows += [[c["name"], "category", f"one-hot over {len(c['categories'])} values", "", ""]
+    rows += [[c["name"], "category", f"one-hot over {len(c['categories'])} values"
+              + (f" + <other> ({c['rare']} rare, and unseen ones)" if c.get("other") else ""), "", ""]
              for c in state.get("categorical", [])]
     return _scroll(_table(["column", "kind", "preprocessing", "mean", "std"], rows), "features")
 

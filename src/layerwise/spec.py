@@ -53,6 +53,10 @@ class DataSpec(_Strict):
     clamp_predictions: bool = False
     scaling: Literal["standard", "robust"] = "standard"  # numeric columns: mean/std, or median/IQR
     smooth_clip: bool = False  # after scaling, x / sqrt(1 + (x/3)^2): outliers squashed to about +-3
+    # text columns: categories in fewer training rows than this share one "<other>" one-hot column,
+    # with those never seen in training (0: each category its own column; data/categories.py)
+    min_category_count: int = Field(0, ge=0)
+    max_categories: Optional[int] = Field(None, ge=2)  # one-hot columns per text column at most, <other> included
 
     def scales_target(self) -> bool:
         return self.standardize if self.standardize_target is None else self.standardize_target

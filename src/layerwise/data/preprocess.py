@@ -2,8 +2,9 @@
 
 - numeric columns: missing values -> the training median (+ a 0/1 "<col>_missing" column when the
   training data had gaps there), then standardised with the training mean and std;
-- text/categorical columns: one-hot over the training categories; an unseen or missing category
-  becomes an all-zero block instead of a crash;
+- text/categorical columns: one-hot over the training categories (data/categories.py); rare ones
+  may share one "<other>" column (data.min_category_count, data.max_categories), where unseen ones
+  go too; a missing value, or an unseen one in a column without "<other>", is an all-zero block;
 - images: pixels divided by their full-scale value (255 for IDX bytes), so they lie in [0, 1].
 
 `transform` returns float32 rows of shape (n, n_features): rows travel flat through batching,
@@ -20,6 +21,7 @@ from typing import Any, Optional
 import numpy as np
 
 from ..errors import LayerwiseError
+from . import categories as onehot
 from .row_access import FrameRows, numeric_rows, release_pages
 
 CHUNK_ROWS = 16_384  # rows per chunk when scanning big arrays: bounds temporary memory (~13 MB at 100 columns)
@@ -32,7 +34,8 @@ class Preprocessor:
     # ---- fitting -------------------------------------------------------------------------------
     @classmethod
     def fit(cls, X, kind: str, pixel_scale: float = 1.0, rows=None, standardize: bool = True,
-            scaling: str = "standard", smooth_clip: bool = False) -> "Preprocessor":
+            scaling: str = "standard", smooth_clip: bool = False, min_category_count: int = 0,
+            max_categories: Optional[int] = None) -> "Preprocessor":
         """Learn from the rows `rows` of X (all rows when None); X itself is never copied."""
         if kind == "image":
             return cls({"kind": "image", "shape": list(X.shape[1:]), "scale": float(pixel_scale)})
@@ -41,7 +44,7 @@ class Preprocessor:
             names = [f"x{j}" for j in range(matrix.shape[1])]
             state = {"kind": "array", "numeric": _numeric_stats(matrix, names, rows), "categorical": []}
         else:
-            state = _fit_table(X, rows)
+            state = _fit_table(X, rows, min_category_count, max_categories)
         if standardize and scaling == "robust":
             _robust_scales(X if kind == "array" else numeric_rows(X, [c["name"] for c in state["numeric"]]),
                            state["numeric"], rows, kind == "array")
@@ -84,7 +87,7 @@ class Preprocessor:
         names = [c["name"] for c in numeric]
         names += [c["name"] + "_missing" for c in numeric if c["indicator"]]
         for column in self.state["categorical"]:
-            names += [f"{column['name']}={value}" for value in column["categories"]]
+            names += onehot.feature_names(column)
         return names
 
     @property
@@ -276,17 +279,7 @@ def _to_numeric_column(where: str):
     return convert
 
 
-def _warn_unseen(unseen: list[str], name: str, where: str) -> None:
-    """Categories training never saw become all-zero blocks: say how many rows that touched."""
-    if len(unseen):
-        from ..errors import warn
-
-        examples = ", ".join(repr(v) for v in list(dict.fromkeys(unseen))[:3])
-        warn(f"{where}: column '{name}': {len(unseen)} row(s) have a category never seen in training "
-             f"({examples}); they are encoded as none of the known categories")
-
-
-def _fit_table(frame, rows=None) -> dict[str, Any]:
+def _fit_table(frame, rows=None, min_category_count: int = 0, max_categories: Optional[int] = None) -> dict[str, Any]:
     import pandas as pd
 
     numeric, categorical = [], []
@@ -297,10 +290,8 @@ def _fit_table(frame, rows=None) -> dict[str, Any]:
             numeric.append(name)
         else:
             categorical.append(name)
-    categories = []
-    for name in categorical:
-        column = frame[name] if rows is None else frame[name].iloc[rows]
-        categories.append({"name": name, "categories": sorted(column.dropna().astype(str).unique().tolist())})
+    categories = [onehot.fit_column(name, frame[name] if rows is None else frame[name].iloc[rows],
+                                    min_category_count, max_categories) for name in categorical]
     return {"kind": "table", "columns": [str(c) for c in frame.columns],
             "numeric": _numeric_stats(numeric_rows(frame, numeric), numeric, rows), "categorical": categories}
 
@@ -334,14 +325,7 @@ def _transform_table(state: dict, frame, where: str) -> np.ndarray:
                      where, numeric_names)]
     for column in state["categorical"]:
         values = frame[column["name"]]
-        # get_indexer, not pd.Categorical(values, categories=...): pandas deprecates unseen values there.
-        codes = pd.Index(column["categories"]).get_indexer(values.astype(str))
-        block = np.zeros((len(frame), len(column["categories"])), dtype=np.float32)
-        present = values.notna().to_numpy()
-        seen = (codes >= 0) & present  # unseen or missing -> all-zero block
-        block[np.flatnonzero(seen), codes[seen]] = 1.0
-        parts.append(block)
-        _warn_unseen(values[present & (codes < 0)].astype(str).tolist(), column["name"], where)
+        parts.append(onehot.one_hot(column, *onehot.codes_of_series(column, values), values, where))
     return np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
 
 
@@ -364,16 +348,6 @@ def _plain_table(state: dict, values: np.ndarray, where: str) -> Optional[np.nda
     parts = [_finite(_apply_numeric(matrix, state["numeric"], state.get("smooth_clip")), where,
                      [c["name"] for c in state["numeric"]])]
     for column in state["categorical"]:
-        code = {category: k for k, category in enumerate(column["categories"])}
-        block = np.zeros((len(values), len(code)), dtype=np.float32)
-        unseen = []
-        for r, value in enumerate(values[:, position[column["name"]]]):
-            if value is None or (isinstance(value, (float, np.floating)) and np.isnan(value)):
-                continue  # missing: an all-zero block, as an unseen category
-            if str(value) in code:
-                block[r, code[str(value)]] = 1.0
-            else:
-                unseen.append(str(value))
-        parts.append(block)
-        _warn_unseen(unseen, column["name"], where)
+        raw = values[:, position[column["name"]]]
+        parts.append(onehot.one_hot(column, *onehot.codes_of_values(column, raw), raw, where))
     return np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]

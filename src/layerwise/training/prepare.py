@@ -177,7 +177,8 @@ def prepare(config: RunConfig, dataset: Dataset, sample_weight=None, rows=None, 
 
     def fit_preprocessing(data):  # with the data settings as resolved (the preset may choose the scaling)
         return Preprocessor.fit(dataset.X, dataset.kind, dataset.pixel_scale, train_idx,
-                                data.standardize, data.scaling, data.smooth_clip)
+                                data.standardize, data.scaling, data.smooth_clip,
+                                data.min_category_count, data.max_categories)
 
     weighted = config.training.class_weights is not None  # balanced weights count the training labels
     facts = DataFacts(dataset.kind, task, encoder.n_outputs, encoder.classes, targets[train_idx] if weighted else None,
