@@ -3,6 +3,7 @@ can skip at the same thread count (the GEMMs the floor counts, gathering the bat
 Adam kernel). The gap between the two columns is per-op overhead.
 
     python -m benchmarks.step_profile --workload W1 [--threads N] [--epochs 3]
+    python -m benchmarks.step_profile --workload W1 --optimizer-ab     # kept lists vs torch's step
 
 The step is layerwise's (its model, loss, optimizer and batcher, taken from a real
 `layerwise.train` run by a callback); the phases are timed with one clock read between them, so
@@ -104,17 +105,48 @@ def adam_kernel_seconds(trainer, repeats: int = 200) -> float:
     return min(samples)
 
 
+def optimizer_ab(trainer, rounds: int, chunk: int = 47) -> None:
+    """Trainer.train_step with the fused-Adam kept lists (lean_optim) vs torch's own step,
+    alternating every `chunk` steps so that load drift on a shared machine hits both alike."""
+    from layerwise.training import lean_optim
+
+    kept = lean_optim._fused_adam_step
+    variants = {"torch's optimizer step": lambda optimizer: False, "kept lists (layerwise)": kept}
+    batches = list(trainer.batches.epoch(2))
+    seconds = {name: [] for name in variants}
+    try:
+        for _ in range(rounds):
+            for start in range(0, len(batches) - chunk + 1, chunk):
+                for name, step in variants.items():
+                    lean_optim._fused_adam_step = step
+                    started = time.perf_counter()
+                    for batch in batches[start:start + chunk]:
+                        trainer.train_step(*batch)
+                    seconds[name].append((time.perf_counter() - started) / chunk)
+    finally:
+        lean_optim._fused_adam_step = kept
+    print(f"| optimizer step | s/epoch (median chunk) | s/epoch (fastest chunk) |\n|---|---:|---:|")
+    for name, values in seconds.items():
+        print(f"| {name} | {statistics.median(values) * len(batches):.3f} | {min(values) * len(batches):.3f} |")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.step_profile", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workload", default="W1", choices=["W1", "W2"])
     parser.add_argument("--threads", type=int, default=0, help="0: layerwise's auto policy")
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs per measurement")
+    parser.add_argument("--optimizer-ab", action="store_true",
+                        help="instead: the fused-Adam kept lists against torch's step, --epochs rounds")
     args = parser.parse_args(argv)
     w = WORKLOADS[args.workload]
     trainer, threads = layerwise_trainer(w, args.threads)
     torch.set_num_threads(threads)
     trainer.model.train()
+    if args.optimizer_ab:
+        print(f"## {w.name}, {threads} thread(s), steps alternating in chunks of 47\n")
+        optimizer_ab(trainer, args.epochs)
+        return
     phases = {phase: [] for phase in PHASES}  # per epoch, the mean seconds per step: means add
     steps, gathers = [], []  # up to the epoch (a median per phase would drop preempted steps)
     for epoch in range(2, 2 + args.epochs):  # alternating, so load changes touch all three alike
