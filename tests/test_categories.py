@@ -105,3 +105,17 @@ def test_state_without_other_reads_as_before():
         block = old.transform(pd.DataFrame({"c": ["b", "new", None]}))
     np.testing.assert_array_equal(block, [[0, 1], [0, 0], [0, 0]])
     assert old.feature_names == ["c=a", "c=b"]
+
+
+def test_the_cli_prints_each_unseen_category_warning_once(tmp_path):
+    """The test rows are transformed for the metrics, the diagnostics and permutation importance:
+    one warning for them, not one per pass (it printed twice before)."""
+    from helpers import run_cli
+
+    table = _text_table(120)
+    table.to_csv(tmp_path / "t.csv", index=False)
+    result = run_cli(["train", "--data", tmp_path / "t.csv", "--target", "label", "--preset", "plain",
+                      "--epochs", "1", "--out", tmp_path / "run"])
+    lines = [line for line in result.err.splitlines() if line.startswith("warning:")]
+    assert result.code == 0 and any("test rows: column 'name'" in line for line in lines), result.err
+    assert len(lines) == len(set(lines)), lines

@@ -102,10 +102,13 @@ def _one_line_warnings() -> None:
     from ..errors import LayerwiseWarning
 
     default = warnings.showwarning
+    shown = set()  # Python's own once-per-place registry resets whenever any code changes the filters
 
     def show(message, category, filename, lineno, file=None, line=None):
         if issubclass(category, LayerwiseWarning):
-            print(f"warning: {message}", file=sys.stderr, flush=True)
+            if str(message) not in shown:
+                shown.add(str(message))
+                print(f"warning: {message}", file=sys.stderr, flush=True)
         else:
             default(message, category, filename, lineno, file, line)
 
