@@ -119,3 +119,21 @@ def test_the_cli_prints_each_unseen_category_warning_once(tmp_path):
     lines = [line for line in result.err.splitlines() if line.startswith("warning:")]
     assert result.code == 0 and any("test rows: column 'name'" in line for line in lines), result.err
     assert len(lines) == len(set(lines)), lines
+
+
+def test_a_true_false_column_takes_true_and_false_as_text(tmp_path):
+    """A CSV's True/False column is numeric (1/0); `predict --values ...,False` said 'not a number'."""
+    from layerwise.evaluate import predict_values
+
+    rng = np.random.default_rng(0)
+    flag = rng.random(80) < 0.5
+    frame = pd.DataFrame({"x": rng.normal(size=80), "weekend": flag, "y": np.where(flag, 1.0, -1.0)})
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    run = layerwise.train({"data": {"source": str(tmp_path / "t.csv"), "target": "y"}, "training": {"epochs": 2}},
+                          out=tmp_path / "run", quiet=True)
+    predictor = layerwise.load(run.dir)
+    for text, value in (("False", False), ("true", True)):
+        want = predictor.predict(pd.DataFrame({"x": [0.5], "weekend": [value]}))[0]
+        assert predict_values(str(run.dir), f"0.5,{text}")["prediction"] == pytest.approx(want, rel=1e-6)
+    with pytest.raises(layerwise.LayerwiseError, match="'maybe' is not a number"):
+        predict_values(str(run.dir), "0.5,maybe")

@@ -265,10 +265,15 @@ def _as_matrix(X, width: int, where: str) -> np.ndarray:
     return X
 
 
+BOOLEAN_TEXT = {"true": 1.0, "false": 0.0}
+
+
 def _to_numeric_column(where: str):
     import pandas as pd
 
     def convert(column):
+        # true/false as text (`predict --values`, JSON strings): 1/0, as read_csv reads a True/False column
+        column = column.map(lambda v: BOOLEAN_TEXT.get(v.strip().lower(), v) if isinstance(v, str) else v)
         converted = pd.to_numeric(column, errors="coerce")
         bad = converted.isna() & column.notna()
         if bad.any():
