@@ -21,7 +21,12 @@ import pandas as pd
 STEPS = [
     ("+embedding(numeric,lr_scale .1),2k steps", "recipe@session-start", "+ periodic embeddings of the numeric columns"),
     ("+4k steps (lr_scale .1)", "+embedding(numeric,lr_scale .1),2k steps", "+ a 4,000-step budget, up to 256 epochs (was 2,000, 200)"),
-    ("final", "+4k steps (lr_scale .1)", "+ embeddings learn at the network's rate (lr_scale 1, was 0.1): **the default**"),
+    ("final", "+4k steps (lr_scale .1)", "+ embeddings learn at the network's rate (lr_scale 1, was 0.1)"),
+    ("bagging+clamp", "final", "+ a bagged ensemble on small tables (3 members up to 4,000 training rows, 2 up to "
+     "6,000) and regression predictions clamped to the training range: **the default**"),
+    ("bag x2 sequential", "final", "experiment: 2 bagged members, each its own early stopping (tables done before it was stopped)"),
+    ("bag x3 sequential", "final", "experiment: 3 bagged members, each its own early stopping (same pairs)"),
+    ("clamp only", "final", "clamped regression predictions alone (one network; the 10 regression tables)"),
     ("final - embedding", "final", "the default without the embeddings (`network.embedding=none`)"),
     ("2k steps, embed all columns, lr_scale 1", "+embedding(numeric,lr_scale .1),2k steps", "not kept: embed every column, one-hot too, lr_scale 1 (3-4x slower on wide tables)"),
     ("2k steps+emb, label_smoothing 0", "+embedding(numeric,lr_scale .1),2k steps", "not kept: label smoothing 0 (instead of 0.1)"),

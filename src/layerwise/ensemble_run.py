@@ -65,6 +65,10 @@ def fit_ensemble(session, quiet: bool, stream):
     history, best_epoch = session.fit(None, quiet, stream)
     seconds = time.perf_counter() - started
     spec, model = session.config.training, session.model
+    best_epochs = session.early_stopping.best_epochs
+    if spec.ensemble_kind == "bagging":  # each member its own best epoch; metrics.csv keeps the ensemble's rows
+        history = [{k: v for k, v in row.items() if k != "members"} for row in history]
+        best_epoch = max(best_epochs)
     if spec.ensemble_kind in ("independent", "bagging"):  # the stacked copies as K networks of their own
         members = []
         for index in range(spec.ensemble):
@@ -74,4 +78,6 @@ def fit_ensemble(session, quiet: bool, stream):
         model = ensemble_module(members, session.prepared.task)
     summary = session.summarise(best_epoch, seconds, model, history)
     summary.update({"ensemble": spec.ensemble, "ensemble_kind": spec.ensemble_kind})
+    if spec.ensemble_kind == "bagging":
+        summary["best_epochs"] = best_epochs
     return model, history, summary

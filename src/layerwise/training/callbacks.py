@@ -141,7 +141,8 @@ class EarlyStopping(Callback):
         if self.members:
             if member is None:
                 epochs = ", ".join(str(m["best_epoch"]) for m in self.members)
-                return f"trained {epochs_run} epochs; each copy restored its own best {self.monitor} (epochs {epochs})"
+                stopped = f"stopped early at epoch {self.stopped_epoch}" if self.stopped_epoch else f"trained {epochs_run} epochs"
+                return f"{stopped}; each member restored its own best {self.monitor} (epochs {epochs})"
             best, best_epoch = self.members[member]["best"], self.members[member]["best_epoch"]
         if self.best_state is None or best is None:
             return f"trained {epochs_run} epochs; no finite {self.monitor} to pick a best epoch from"

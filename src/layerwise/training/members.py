@@ -7,6 +7,8 @@ restores every member's weights of the ensemble's best epoch (TabM's "parallel t
 one monitor the ensemble", applied to both kinds).
 
   CopiesEnsembleTrainer   independent members: the `--repeat` engine's vmapped step (copies.py)
+  BaggedTrainer           bagged members (bagging.py): the same step; each member keeps its own
+                          best epoch, judged on its own validation rows
   SharedEnsembleTrainer   TabM members (layers/ensemble.py): one step on the mean of the K
                           members' losses over the same batch
 """
@@ -20,22 +22,50 @@ from .loop import Trainer, device_metrics
 
 
 class CopiesEnsembleTrainer(CopiesTrainer):
-    holdout = None  # bagging (bagging.py): (K, M) bool, which members held each validation row out
-
     def evaluate(self, X, y) -> dict[str, float]:
         import torch
 
         from ..layers.ensemble import mean_prediction
 
         self.model.eval()
-        with torch.inference_mode():  # (K, M, k) -> (M, k); bagging: each row by the members that never trained on it
-            outputs = mean_prediction(self.task, self.model.forward_shared(X), self.holdout)
+        with torch.inference_mode():
+            outputs = mean_prediction(self.task, self.model.forward_shared(X))  # (K, M, k) -> (M, k)
             return {"loss": float(self.loss_fn(outputs, y)), **device_metrics(self.task, outputs, y)}
 
     def epoch_logs(self, epoch: int, trained: dict, val) -> dict[str, Any]:
         """The ensemble's row: the members' mean training loss, the mean prediction's metrics."""
         losses = trained["train_loss"]
         return Trainer.epoch_logs(self, epoch, {**trained, "train_loss": sum(losses) / len(losses)}, val)
+
+
+class BaggedTrainer(CopiesTrainer):
+    """A bagged ensemble (bagging.py): each member is judged on its own validation rows, so
+    EarlyStopping keeps each member's own best epoch (the per-member rows of `--repeat` copies) and
+    stops when none has improved for `patience` epochs; the epoch's own validation metrics are the
+    out-of-fold prediction's (each held-out row by the members that did not train on it)."""
+
+    holdout = None  # (K, M) bool on the device: member k held validation row m out
+
+    def evaluate(self, X, y) -> dict[str, Any]:
+        import torch
+
+        from ..layers.ensemble import mean_prediction
+
+        self.model.eval()
+        with torch.inference_mode():
+            outputs = self.model.forward_shared(X)  # (K, M, k)
+            each = [_metrics(self, out[rows], y[rows]) for out, rows in zip(outputs, self.holdout)]
+            return {"members": each, "out_of_fold": _metrics(self, mean_prediction(self.task, outputs, self.holdout), y)}
+
+    def epoch_logs(self, epoch: int, trained: dict, val) -> dict[str, Any]:
+        logs = super().epoch_logs(epoch, trained, None if val is None else val["members"])
+        if val is not None:
+            logs.update({f"val_{k}": v for k, v in val["out_of_fold"].items()})
+        return logs
+
+
+def _metrics(trainer, outputs, y) -> dict[str, float]:
+    return {"loss": float(trainer.loss_fn(outputs, y)), **device_metrics(trainer.task, outputs, y)}
 
 
 class SharedEnsembleTrainer(Trainer):

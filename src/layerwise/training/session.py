@@ -77,6 +77,8 @@ class TrainingSession:
         trainer_class = Trainer
         if shared:
             from .members import SharedEnsembleTrainer as trainer_class
+        elif self.holdout is not None:
+            from .members import BaggedTrainer as trainer_class
         elif ensemble > 1:
             from .members import CopiesEnsembleTrainer as trainer_class
         elif copies:
