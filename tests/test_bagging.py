@@ -68,6 +68,8 @@ def test_preset_auto_bags_small_tables_and_scores_out_of_fold():
     oof = (each * flags).sum(0) / flags.sum(0)
     truth = prepared.targets[held].reshape(-1)
     assert run.summary["val_rows"] == len(held)
+    assert len(run.summary["best_epochs"]) == 3 and run.summary["best_epoch"] == max(run.summary["best_epochs"])
+    assert "each member restored its own best" in run.summary["outcome"]
     assert run.summary["val"]["accuracy"] == pytest.approx(np.mean(oof.argmax(1) == truth))
 
 

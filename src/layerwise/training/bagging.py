@@ -4,9 +4,11 @@ its own validation rows, drawn from the run's training + validation rows as the 
 is, with the split seed moved by i. Member 0 keeps the run's split exactly.
 
 Each member sees a different 80% of the rows, so their errors differ more than those of members
-that share one split, and between them they train on every row. The ensemble's best epoch is
-chosen on the out-of-fold prediction: each held-out row is predicted by the mean of the members
-that did not train on it, so the validation score is honest for the ensemble as a whole.
+that share one split, and between them they train on every row. Each member keeps its own best
+epoch, judged on its own validation rows, as it would trained alone (members.BaggedTrainer); the
+ensemble stops when none has improved for `patience` epochs. Its validation score is the
+out-of-fold prediction's: each held-out row predicted by the mean of the members that did not
+train on it, an honest score for the ensemble as a whole.
 """
 
 from __future__ import annotations
