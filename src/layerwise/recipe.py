@@ -37,8 +37,9 @@ MEMBER_ROW_BUDGET, MAX_MEMBERS = 12_000, 3
 
 def auto_members(config: RunConfig, dataset) -> int:
     """Members of preset auto's bagged ensemble for `dataset`: 3 up to 4,000 training rows, 2 up
-    to 6,000, then one network. Three bagged members were worth +0.75 points on average over 22
-    tables x 3 seeds (MNIST-1D +6.5, ames +1.1, breast cancer +1.2; benchmarks/QUALITY.md)."""
+    to 6,000, then one network. Bagging was worth +0.41 points on average over 22 tables x 3 seeds
+    (MNIST-1D +5.9, breast cancer +1.5, ames +1.3) for 3-4x the training time where it applies
+    (benchmarks/QUALITY.md)."""
     if dataset.kind == "image" or dataset.y is None:
         return 1
     rows = float(len(dataset))
