@@ -6,6 +6,7 @@ and matplotlib inside their functions only.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -121,10 +122,28 @@ def main(argv: list[str] | None = None) -> None:
     args = expand_multi_value_options(list(sys.argv[1:] if argv is None else argv))
     try:
         _dispatch(args)
+    except SystemExit as exc:
+        _leave_worker(exc.code)
+        raise
     finally:
         from ..distributed import stop_catching_sigterm
 
         stop_catching_sigterm()
+
+
+def _leave_worker(code) -> None:
+    """A DDP worker process (torchrun or --nproc-per-node) whose command is over leaves at once,
+    with its exit code, skipping the interpreter's teardown: torch's gloo threads, destroyed in
+    static destructors there, can abort a finished worker ("terminate called without an active
+    exception", seen under load after a run had written everything), which failed the launch.
+    Only the CLI's own worker processes: a user's script calling layerwise.train keeps control."""
+    from .. import distributed
+
+    if distributed.worker_env() is None:
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code if isinstance(code, int) else (0 if code is None else 1))
 
 
 def _dispatch(args: list[str]) -> None:
