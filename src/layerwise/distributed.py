@@ -218,6 +218,14 @@ def stop_catching_sigterm() -> None:
         _previous_sigterm = None
 
 
+def hold_sigterm() -> None:
+    """The run is failing and about to record it: a SIGTERM from the agent (which stops the
+    survivors when a worker dies) must not interrupt writing status.json, or the run would stay
+    `running` (seen under load in CI). The process exits by itself right after."""
+    if _previous_sigterm is not None and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 def _stop_on_sigterm() -> None:
     # The elastic agent sends SIGTERM to the surviving workers when one dies; raising here lets
     # rank 0 mark the run failed (the loop's except clauses) instead of leaving it `running`.

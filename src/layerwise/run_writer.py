@@ -79,12 +79,20 @@ def _run_status(run_dir: Path):
         print(f"interrupted: checkpoint saved; continue with `layerwise resume {run_dir}`", file=sys.stderr)
         raise
     except LayerwiseError as exc:
+        _hold_sigterm()
         artifacts.set_status(run_dir, "failed", str(exc))
         raise
     except Exception as exc:
+        _hold_sigterm()
         artifacts.set_status(run_dir, "failed", f"{type(exc).__name__}: {exc}")
         raise
     artifacts.set_status(run_dir, "complete")
+
+
+def _hold_sigterm() -> None:
+    from .distributed import hold_sigterm  # a DDP worker: nothing may cut the failed status short
+
+    hold_sigterm()
 
 
 def _predictor(model, prepared):
