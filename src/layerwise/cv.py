@@ -76,8 +76,7 @@ def plan_folds(config, dataset, k: int) -> FoldPlan:
     check_modes(config, Modes(folds=k))  # resolve's first step, before the data is split
     whole = prepare(config, dataset, modes=Modes(folds=k))  # the config's own splits: only its test part is kept
     rest = np.sort(np.concatenate([whole.train_idx, whole.val_idx]))
-    seed = config.training.seed if config.data.split_seed is None else config.data.split_seed
-    seed %= 2 ** 32
+    seed = config.seed_of_splits() % 2 ** 32
     splitter, labels = KFold(k, shuffle=True, random_state=seed), None
     if whole.task in CLASSIFICATION:
         labels = whole.targets.reshape(len(whole.targets), -1)[rest, 0]

@@ -254,6 +254,10 @@ class RunConfig(_Strict):
         apply_overrides(raw, overrides)
         return cls.from_dict(raw, where=str(path))
 
+    def seed_of_splits(self) -> int:
+        """The seed the validation/test splits are drawn with: data.split_seed, else training.seed."""
+        return self.training.seed if self.data.split_seed is None else self.data.split_seed
+
     def to_dict(self) -> dict[str, Any]:
         raw = self.model_dump(mode="json")
         # one network language at a time: `layers`, or the `hidden` shorthand (as configs always had)

@@ -22,7 +22,7 @@ def copy_config(config, index: int):
     """The config that trains copy `index` alone, with the same result."""
     copy = config.model_copy(deep=True)
     copy.training.seed = config.training.seed + index
-    copy.data.split_seed = config.data.split_seed if config.data.split_seed is not None else config.training.seed
+    copy.data.split_seed = config.seed_of_splits()
     # Copies train every epoch (one stopped copy cannot leave the shared step) and each restores
     # its own best epoch, exactly as early_stopping.enabled = false does for a single run.
     copy.training.early_stopping.enabled = False

@@ -158,7 +158,7 @@ def prepare(config: RunConfig, dataset: Dataset, sample_weight=None, rows=None, 
     if not given:
         encoder = TargetEncoder.fit(dataset.y, task, where=f"{dataset.name} target")
     targets = encoder.encode(dataset.y, where=f"{dataset.name} target")
-    seed = config.training.seed if config.data.split_seed is None else config.data.split_seed
+    seed = config.seed_of_splits()
     labels = targets.reshape(-1) if task != "regression" else None
     all_rows = np.arange(len(dataset))
     explicit_test = _explicit(config.data.test, dataset, "test", config.data.max_bytes)

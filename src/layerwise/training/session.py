@@ -38,7 +38,7 @@ class TrainingSession:
         if ensemble > 1 and spec.ensemble_kind == "bagging":
             from .bagging import holdout_mask, member_splits
 
-            self.member_rows = member_splits(prepared, ensemble, config.data.val_split, _split_seed(config))
+            self.member_rows = member_splits(prepared, ensemble, config.data.val_split, config.seed_of_splits())
             self.holdout = holdout_mask(self.member_rows)
         self.copies = ensemble if ensemble > 1 and not shared else copies
         copies = self.copies
@@ -238,11 +238,15 @@ class TrainingSession:
             local = torch.from_numpy(prepared.local(rows)).to(self.device)
             outputs = self._predict(model, self.batches.X, local, held=prepared.held is not None)
             targets = prepared.targets[rows]
-        n_classes = len(prepared.encoder.classes or []) or None
+        return self._metrics(outputs, targets)
+
+    def _metrics(self, outputs, targets) -> dict[str, Any]:
+        """task_metrics of network outputs (a tensor) against encoded targets, in the targets' own units."""
+        prepared = self.prepared
         outputs = outputs.float().cpu().numpy()
-        if prepared.task == "regression":  # metrics in the targets' own units
+        if prepared.task == "regression":
             targets, outputs = prepared.encoder.values(targets), prepared.encoder.values(outputs)
-        return task_metrics(prepared.task, np.asarray(targets), outputs, n_classes)
+        return task_metrics(prepared.task, np.asarray(targets), outputs, len(prepared.encoder.classes or []) or None)
 
     def _out_of_fold(self) -> dict[str, Any]:
         """Metrics of each held-out row predicted by the members that did not train on it (the
@@ -254,10 +258,7 @@ class TrainingSession:
         self.model.eval()
         with torch.inference_mode():
             outputs = mean_prediction(self.prepared.task, self.model.forward_shared(self.val[0]), self.trainer.holdout)
-        outputs, targets = outputs.float().cpu().numpy(), self.prepared.targets[self.holdout[0]]
-        if self.prepared.task == "regression":
-            targets, outputs = self.prepared.encoder.values(targets), self.prepared.encoder.values(outputs)
-        return task_metrics(self.prepared.task, np.asarray(targets), outputs, len(self.prepared.encoder.classes or []) or None)
+        return self._metrics(outputs, self.prepared.targets[self.holdout[0]])
 
     def parallel(self) -> dict[str, Any]:
         """How many processes trained this run, and how they talked (summary.json, config.yaml)."""
@@ -292,10 +293,6 @@ class TrainingSession:
             **({"rank_rows": self.rank_rows} if self.group is not None else {}),
             "classes": self.prepared.encoder.classes,
         }
-
-
-def _split_seed(config) -> int:
-    return config.training.seed if config.data.split_seed is None else config.data.split_seed
 
 
 @contextlib.contextmanager

@@ -108,7 +108,7 @@ def make_plan(config, trials: int, storage: Optional[str], study: Optional[str],
                     study=study or (Path(config).stem if isinstance(config, (str, Path)) else "layerwise"),
                     out=str(out), metric=metric, direction="minimize" if lower_is_better(metric) else "maximize",
                     workers=workers, folds=folds, timeout=timeout, seed=seed,
-                    split_seed=base.data.split_seed if base.data.split_seed is not None else base.training.seed,
+                    split_seed=base.seed_of_splits(),
                     max_epochs=max([base.training.epochs] + epochs_high), quiet=quiet)
 
 
