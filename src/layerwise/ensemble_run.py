@@ -69,7 +69,7 @@ def fit_ensemble(session, quiet: bool, stream):
     if spec.ensemble_kind == "bagging":  # each member its own best epoch; metrics.csv keeps the ensemble's rows
         history = [{k: v for k, v in row.items() if k != "members"} for row in history]
         best_epoch = max(best_epochs)
-    if spec.ensemble_kind in ("independent", "bagging"):  # the stacked copies as K networks of their own
+    if spec.stacked_members():  # the stacked copies as K networks of their own
         members = []
         for index in range(spec.ensemble):
             member = build_model(session.prepared.arch)

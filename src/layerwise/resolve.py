@@ -120,7 +120,7 @@ def _copies_name(config, modes: Modes) -> Optional[str]:
     if modes.repeat > 1:
         return "--repeat"
     spec = config.training  # shared-weight ensembles (tabm) train one network, not copies
-    return "training.ensemble" if spec.ensemble > 1 and spec.ensemble_kind in ("independent", "bagging") else None
+    return "training.ensemble" if spec.stacked_members() else None
 
 
 def check_modes(config, modes: Modes) -> None:
@@ -176,14 +176,16 @@ def _check_ensemble(config, modes: Modes) -> None:
 
 def may_bag(config, modes: Modes) -> bool:
     """Whether preset auto may make this run a bagged ensemble (recipe.auto_members): the user set
-    no ensemble, and the run trains one network in one process from rows it splits itself."""
-    if not (config.preset == "auto" and "ensemble" not in config.training.model_fields_set
-            and modes.repeat == 1 and not modes.processes and not modes.launching and not modes.estimator
-            and modes.folds is None and not modes.chosen_rows and not modes.sample_weight
-            and modes.resume_from is None and not config.data.val and config.data.val_split > 0):
+    no ensemble, and one would pass every check an ensemble asked for must (one process, no
+    --repeat/--folds/sample weights/resume, rows it splits itself, nothing that couples members);
+    otherwise the run quietly stays one network."""
+    if config.preset != "auto" or "ensemble" in config.training.model_fields_set:
         return False
-    try:  # a setting that couples members (grad_clip, batch_norm, ...) keeps the run one network
-        check_repeatable(config, "training.ensemble")
+    bagged = config.model_copy(deep=True)
+    bagged.training.ensemble, bagged.training.ensemble_kind = 2, "bagging"
+    try:
+        _check_ensemble(bagged, modes)
+        check_repeatable(bagged, "training.ensemble")
     except LayerwiseError:
         return False
     return True

@@ -207,6 +207,10 @@ class TrainingSpec(_Strict):
     # shared by the K members, which differ by small adapters and their output layers (ensemble.py)
     ensemble_kind: Literal["independent", "bagging", "tabm", "tabm-mini"] = "independent"
 
+    def stacked_members(self) -> bool:
+        """An ensemble whose members are whole networks trained as stacked copies (copies.py)."""
+        return self.ensemble > 1 and self.ensemble_kind in ("independent", "bagging")
+
     @field_validator("early_stopping", mode="before")
     @classmethod
     def _bool_or_patience(cls, value):

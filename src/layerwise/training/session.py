@@ -33,7 +33,7 @@ class TrainingSession:
 
         self.config, self.prepared, self.device, self.group = config, prepared, device, group
         spec = config.training
-        shared = ensemble > 1 and spec.ensemble_kind not in ("independent", "bagging")
+        shared = ensemble > 1 and not spec.stacked_members()
         self.holdout = None  # bagging: (rows, (K, rows) mask) of the members' own validation rows
         if ensemble > 1 and spec.ensemble_kind == "bagging":
             from .bagging import holdout_mask, member_splits
