@@ -91,3 +91,25 @@ def test_images_get_no_embedding():
     table = RunConfig.from_dict({"preset": "auto"})
     apply_preset(table, "multiclass", 1_000, "table")
     assert table.network.embedding == "periodic"
+
+
+def test_bagged_members_fall_with_rows_and_with_the_first_layers_width(tmp_path):
+    from layerwise.data.dataset import Dataset
+    from layerwise.recipe import auto_members, estimated_inputs
+
+    def table(rows, categories, text_columns=1):
+        rng = np.random.default_rng(0)
+        X = pd.DataFrame(rng.normal(size=(rows, 20)), columns=[f"x{i}" for i in range(20)])
+        for j in range(text_columns if categories else 0):
+            X[f"code{j}"] = [f"c{i % categories}" for i in range(rows)]
+        return Dataset(name="t", X=X, y=rng.integers(0, 2, rows), kind="table", target_names=["y"])
+
+    config = RunConfig()  # 20% test, then 20% validation: 3,000 rows leave 1,920 training rows
+    assert [auto_members(config, table(rows, 0)) for rows in (3000, 6000, 9000, 12000)] == [3, 3, 2, 1]
+    assert auto_members(config, table(3000, 1000)) == 2  # 1,000 one-hot columns: 2.7x a narrow row's arithmetic
+    assert auto_members(config, table(3000, 1000, text_columns=2)) == 1
+    # the estimate is the width preset auto builds: 4 values per embedded number, a column per category
+    narrow = table(300, 7)
+    run = layerwise.train({"preset": "auto", "network": {"hidden": [8]}, "training": {"epochs": 1, "ensemble": 1}},
+                          data=(narrow.X, narrow.y), out=tmp_path / "run", quiet=True)
+    assert run.predictor.module.fc1.in_features == estimated_inputs(narrow) == 20 * 4 + 7

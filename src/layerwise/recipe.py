@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .spec import RunConfig
 
 BATCH_SIZE = 256
@@ -33,20 +35,44 @@ def auto_epochs(train_rows: int, batch_size: int) -> int:
 # A bagged ensemble (training/bagging.py) on small tables: K members cost K times one network on a
 # CPU, so K falls with the rows; a 10,000-row table (6,400 training rows) trains one network.
 MEMBER_ROW_BUDGET, MAX_MEMBERS = 12_000, 3
+HIDDEN = [256, 256, 256]
+EMBEDDED_SIZE = 4  # values per numeric column out of the periodic embedding (layers/embedding.py)
+REFERENCE_COLUMNS = 20  # MEMBER_ROW_BUDGET counts rows of a table of 20 numeric columns
 
 
 def auto_members(config: RunConfig, dataset) -> int:
     """Members of preset auto's bagged ensemble for `dataset`: 3 up to 4,000 training rows, 2 up
-    to 6,000, then one network. Bagging was worth +0.41 points on average over 22 tables x 3 seeds
-    (MNIST-1D +5.9, breast cancer +1.5, ames +1.3) for 3-4x the training time where it applies
-    (benchmarks/QUALITY.md)."""
+    to 6,000, then one network, for tables of up to ~20 numeric columns; wider tables (hundreds of
+    one-hot columns) count their rows as heavier, by the first layer's share of a step's arithmetic.
+    Bagging was worth +0.41 points on average over 22 tables x 3 seeds (MNIST-1D +5.9, breast
+    cancer +1.5, ames +1.3) for 3-4x the training time where it applies (benchmarks/QUALITY.md)."""
     if dataset.kind == "image" or dataset.y is None:
         return 1
     rows = float(len(dataset))
     if dataset.X_test is None and not config.data.test:
         rows *= 1 - config.data.test_split
     rows *= 1 - config.data.val_split
-    return max(1, min(MAX_MEMBERS, int(MEMBER_ROW_BUDGET // max(rows, 1.0))))
+    weight = _step_cost(estimated_inputs(dataset)) / _step_cost(EMBEDDED_SIZE * REFERENCE_COLUMNS)
+    return max(1, min(MAX_MEMBERS, int(MEMBER_ROW_BUDGET // max(rows * max(weight, 1.0), 1.0))))
+
+
+def estimated_inputs(dataset) -> int:
+    """The first dense layer's width under preset auto, roughly: EMBEDDED_SIZE per numeric column
+    and one per category of each text column (at most MAX_CATEGORIES; rare ones not pooled)."""
+    import pandas as pd
+
+    X = dataset.X
+    if not isinstance(X, pd.DataFrame):
+        return EMBEDDED_SIZE * int(np.prod(np.shape(X)[1:]))
+    numeric = X.select_dtypes(include=["number", "bool"]).columns
+    text = [column for column in X.columns if column not in numeric]
+    return EMBEDDED_SIZE * len(numeric) + sum(min(int(X[c].nunique()), MAX_CATEGORIES) for c in text)
+
+
+def _step_cost(inputs: int) -> int:
+    """Multiply-adds per training row in the default network's dense layers."""
+    sizes = [inputs, *HIDDEN]
+    return sum(a * b for a, b in zip(sizes, sizes[1:]))
 
 
 def apply_preset(config: RunConfig, task: str, train_rows: int, kind: str) -> None:
@@ -63,7 +89,7 @@ def apply_preset(config: RunConfig, task: str, train_rows: int, kind: str) -> No
     if network.layers is None and isinstance(network.activation, str):  # typed layers: the user's design
         # periodic embeddings of the numeric columns (layers/embedding.py); images' pixels are not
         # tabular features, and embedding each would multiply a wide first layer by four
-        _default(network, hidden=[256, 256, 256], dropout=0.15, embedding="none" if kind == "image" else "periodic")
+        _default(network, hidden=list(HIDDEN), dropout=0.15, embedding="none" if kind == "image" else "periodic")
     batch = _default(config.training, batch_size=BATCH_SIZE)["batch_size"]
     epochs = auto_epochs(train_rows, batch)
     _default(config.training, epochs=epochs, optimizer="adamw", lr=2e-3, weight_decay=0.02,
