@@ -37,23 +37,28 @@ def auto_epochs(train_rows: int, batch_size: int) -> int:
 MEMBER_ROW_BUDGET, MAX_MEMBERS = 12_000, 3
 HIDDEN = [256, 256, 256]
 EMBEDDED_SIZE = 4  # values per numeric column out of the periodic embedding (layers/embedding.py)
-REFERENCE_COLUMNS = 20  # MEMBER_ROW_BUDGET counts rows of a table of 20 numeric columns
+# ...and at most the arithmetic of 3 networks at the full step budget on 1,000 inputs (about two
+# minutes on a 2-core CPU): only very wide tables (thousands of one-hot columns) reach it.
+WIDE_INPUTS = 1000
 
 
 def auto_members(config: RunConfig, dataset) -> int:
     """Members of preset auto's bagged ensemble for `dataset`: 3 up to 4,000 training rows, 2 up
-    to 6,000, then one network, for tables of up to ~20 numeric columns; wider tables (hundreds of
-    one-hot columns) count their rows as heavier, by the first layer's share of a step's arithmetic.
-    Bagging was worth +0.41 points on average over 22 tables x 3 seeds (MNIST-1D +5.9, breast
-    cancer +1.5, ames +1.3) for 3-4x the training time where it applies (benchmarks/QUALITY.md)."""
+    to 6,000, then one network; fewer when the members' arithmetic (steps x multiply-adds per row)
+    would exceed 3 networks' on a table of WIDE_INPUTS inputs. Bagging was worth +0.41 points on
+    average over 22 tables x 3 seeds (MNIST-1D +5.9, breast cancer +1.5, ames +1.3) for 3-4x the
+    training time where it applies (benchmarks/QUALITY.md)."""
     if dataset.kind == "image" or dataset.y is None:
         return 1
     rows = float(len(dataset))
     if dataset.X_test is None and not config.data.test:
         rows *= 1 - config.data.test_split
     rows *= 1 - config.data.val_split
-    weight = _step_cost(estimated_inputs(dataset)) / _step_cost(EMBEDDED_SIZE * REFERENCE_COLUMNS)
-    return max(1, min(MAX_MEMBERS, int(MEMBER_ROW_BUDGET // max(rows * max(weight, 1.0), 1.0))))
+    by_rows = int(MEMBER_ROW_BUDGET // max(rows, 1.0))
+    steps = auto_epochs(int(rows), BATCH_SIZE) * math.ceil(rows / BATCH_SIZE)
+    budget = MAX_MEMBERS * STEP_BUDGET * _row_cost(WIDE_INPUTS)
+    by_arithmetic = int(budget // max(steps * _row_cost(estimated_inputs(dataset)), 1))
+    return max(1, min(MAX_MEMBERS, by_rows, by_arithmetic))
 
 
 def estimated_inputs(dataset) -> int:
@@ -69,7 +74,7 @@ def estimated_inputs(dataset) -> int:
     return EMBEDDED_SIZE * len(numeric) + sum(min(int(X[c].nunique()), MAX_CATEGORIES) for c in text)
 
 
-def _step_cost(inputs: int) -> int:
+def _row_cost(inputs: int) -> int:
     """Multiply-adds per training row in the default network's dense layers."""
     sizes = [inputs, *HIDDEN]
     return sum(a * b for a, b in zip(sizes, sizes[1:]))
