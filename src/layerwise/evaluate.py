@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 from typing import Any
 
@@ -87,14 +88,15 @@ def prediction_columns(predictor, X, where: str) -> dict[str, np.ndarray]:
 
 
 def predict_values(run_dir: str | Path, text: str) -> dict[str, Any]:
-    """One row given as 'v1,v2,...' in the order of the model's raw input columns. Dense
+    """One row given as 'v1,v2,...' in the order of the model's raw input columns (CSV quoting
+    for a value with a comma: '1,"$1,200",red'), each read as the column was in training. Dense
     networks are run in NumPy (`light_predict`): one row does not need torch's ~1 s import."""
     from .light_predict import load_light
 
     _check_complete(Path(run_dir))
     predictor = load_light(run_dir) or load_predictor(run_dir)
     columns = predictor.preprocessor.input_columns
-    values = [v.strip() for v in text.split(",")]
+    values = [v.strip() for v in next(csv.reader([text], skipinitialspace=True), [""])]  # "a,\"$1,200\"": CSV quoting
     if len(values) != len(columns):
         raise LayerwiseError(f"--values: expected {len(columns)} values"
                              f"{' (' + ', '.join(columns) + ')' if len(columns) <= 20 else ''}, got {len(values)}")

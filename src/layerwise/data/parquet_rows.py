@@ -183,7 +183,8 @@ def open_table(path: Path, target: Optional[list[str]], max_bytes: Optional[int]
 def _plain_column(file, name: str, kind) -> bool:
     """Whether the column reads the same per row group as in a whole read: numbers, booleans
     without gaps (with gaps pandas makes them objects), text with no value that parses as a number
-    (pandas would convert, or refuse, a column of numbers written as text: the whole read decides)."""
+    and no reading of numbers or dates written as text (numeric_text.py; the whole read converts,
+    or refuses, such a column)."""
     import pyarrow as pa
 
     if pa.types.is_integer(kind) or pa.types.is_floating(kind):
@@ -193,6 +194,8 @@ def _plain_column(file, name: str, kind) -> bool:
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         import pandas as pd
 
+        from .numeric_text import detect
+
         present = file.read(columns=[name]).column(0).to_pandas().dropna()  # one column at a time
-        return not pd.to_numeric(present, errors="coerce").notna().any()
+        return not pd.to_numeric(present, errors="coerce").notna().any() and detect(present) is None
     return False

@@ -35,8 +35,9 @@ class Preprocessor:
     @classmethod
     def fit(cls, X, kind: str, pixel_scale: float = 1.0, rows=None, standardize: bool = True,
             scaling: str = "standard", smooth_clip: bool = False, min_category_count: int = 0,
-            max_categories: Optional[int] = None) -> "Preprocessor":
-        """Learn from the rows `rows` of X (all rows when None); X itself is never copied."""
+            max_categories: Optional[int] = None, readings: Optional[dict[str, str]] = None) -> "Preprocessor":
+        """Learn from the rows `rows` of X (all rows when None); X itself is never copied.
+        readings: {column: reading} of table columns that were read from text (Dataset.readings)."""
         if kind == "image":
             return cls({"kind": "image", "shape": list(X.shape[1:]), "scale": float(pixel_scale)})
         if kind == "array":
@@ -44,7 +45,7 @@ class Preprocessor:
             names = [f"x{j}" for j in range(matrix.shape[1])]
             state = {"kind": "array", "numeric": _numeric_stats(matrix, names, rows), "categorical": []}
         else:
-            state = _fit_table(X, rows, min_category_count, max_categories)
+            state = _fit_table(X, rows, min_category_count, max_categories, readings)
         if standardize and scaling == "robust":
             _robust_scales(X if kind == "array" else numeric_rows(X, [c["name"] for c in state["numeric"]]),
                            state["numeric"], rows, kind == "array")
@@ -265,29 +266,30 @@ def _as_matrix(X, width: int, where: str) -> np.ndarray:
     return X
 
 
-BOOLEAN_TEXT = {"true": 1.0, "false": 0.0}
-
-
-def _to_numeric_column(where: str):
-    import pandas as pd
+def _to_numeric_column(where: str, readings: Optional[dict[str, str]] = None):
+    """A converter of a numeric column's raw values (text from `predict --values`, JSON, a CSV, a
+    DataFrame) to float64, each column by the reading it was trained with (data/numeric_text.py:
+    currency, thousands, percent, missing markers, true/false, decimal comma, dates)."""
+    from .numeric_text import describe, parse
 
     def convert(column):
-        # true/false as text (`predict --values`, JSON strings): 1/0, as read_csv reads a True/False column
-        column = column.map(lambda v: BOOLEAN_TEXT.get(v.strip().lower(), v) if isinstance(v, str) else v)
-        converted = pd.to_numeric(column, errors="coerce")
-        bad = converted.isna() & column.notna()
+        reading = (readings or {}).get(column.name, "number")
+        converted, bad = parse(column, reading)
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0]) + 1
-            raise LayerwiseError(f"{where}: column '{column.name}' row {row}: {column[bad].iloc[0]!r} is not a number")
-        return converted.astype(np.float64)
+            raise LayerwiseError(f"{where}: column '{column.name}' row {row}: {column[bad].iloc[0]!r} "
+                                 f"is not {describe(reading)}")
+        return converted
 
     return convert
 
 
-def _fit_table(frame, rows=None, min_category_count: int = 0, max_categories: Optional[int] = None) -> dict[str, Any]:
+def _fit_table(frame, rows=None, min_category_count: int = 0, max_categories: Optional[int] = None,
+               readings: Optional[dict[str, str]] = None) -> dict[str, Any]:
     import pandas as pd
 
     numeric, categorical = [], []
+    readings = readings or {}
     dtypes = frame.dtypes  # by dtype alone: a Parquet table read per row group (DDP) is not read here
     for name in frame.columns:
         dtype = dtypes[name]
@@ -297,8 +299,11 @@ def _fit_table(frame, rows=None, min_category_count: int = 0, max_categories: Op
             categorical.append(name)
     categories = [onehot.fit_column(name, frame[name] if rows is None else frame[name].iloc[rows],
                                     min_category_count, max_categories) for name in categorical]
-    return {"kind": "table", "columns": [str(c) for c in frame.columns],
-            "numeric": _numeric_stats(numeric_rows(frame, numeric), numeric, rows), "categorical": categories}
+    stats = _numeric_stats(numeric_rows(frame, numeric), numeric, rows)
+    for column in stats:  # how new rows' text is read: "number" (the default) is not written
+        if readings.get(column["name"], "number") != "number":
+            column["reading"] = readings[column["name"]]
+    return {"kind": "table", "columns": [str(c) for c in frame.columns], "numeric": stats, "categorical": categories}
 
 
 def _transform_table(state: dict, frame, where: str) -> np.ndarray:
@@ -321,7 +326,7 @@ def _transform_table(state: dict, frame, where: str) -> np.ndarray:
         raise LayerwiseError(f"{where}: missing column '{missing[0]}' (the model needs {', '.join(state['columns'])})")
     numeric_names = [c["name"] for c in state["numeric"]]
     numeric = frame[numeric_names]
-    convert = _to_numeric_column(where)
+    convert = _to_numeric_column(where, {c["name"]: c["reading"] for c in state["numeric"] if "reading" in c})
     text = [c for c in numeric_names if not pd.api.types.is_numeric_dtype(numeric[c])
             and not pd.api.types.is_bool_dtype(numeric[c])]
     if text:  # numbers that arrived as text (e.g. CSV cells with quotes): convert those columns only

@@ -11,9 +11,7 @@ import numpy as np
 from ..errors import LayerwiseError
 from .dataset import Dataset
 
-# A text column is called "numeric with stray text" (an error) rather than categorical when at
-# least this share of its non-empty values parse as numbers.
-NUMERIC_SHARE = 0.8
+READINGS = "layerwise.readings"  # frame.attrs key: {column: reading} of the columns read_table converted
 CSV_SNIFF_BYTES = 65_536  # how much of a .csv/.txt the delimiter is judged from
 ARRAY_NAMES = ("x", "y", "x_test", "y_test")  # the arrays of a .npz layerwise reads; others are ignored
 
@@ -25,6 +23,7 @@ def read_table(path: Path, max_bytes: Optional[int] = None):
 
     check_table(path, max_bytes)  # before pandas allocates
     suffix = path.suffix.lower()
+    sep = None
     try:
         if suffix in (".parquet", ".pq"):
             frame = pd.read_parquet(path)
@@ -49,7 +48,7 @@ def read_table(path: Path, max_bytes: Optional[int] = None):
         raise LayerwiseError(f"{path}: duplicate column name(s) {', '.join(duplicates)}")
     frame.columns = names
     decode_bytes_columns(frame, str(path))
-    check_numeric_columns(frame, str(path))
+    frame.attrs[READINGS] = check_numeric_columns(frame, str(path), sep)
     return frame
 
 
@@ -114,27 +113,37 @@ def _is_pandas_dup(name: str, names: list[str]) -> bool:
     return suffix.isdigit() and base in names
 
 
-def check_numeric_columns(frame, where: str) -> None:
-    """Coerce text columns that are really numbers; a few stray words in one is an error."""
+def check_numeric_columns(frame, where: str, sep: Optional[str] = None) -> dict[str, str]:
+    """Convert, in place, the columns whose values are numbers or dates written as text (and
+    datetime64 columns) to float64, by the rules of data/numeric_text.py; a column of numbers
+    with a few stray words is an error naming the first. Returns {column: reading} of the columns
+    converted, for the preprocessing to read new rows the same way. `sep`: the CSV delimiter."""
     import pandas as pd
 
+    from . import numeric_text
+
+    readings = {}
     for column in frame.columns:
         values = frame[column]
+        if pd.api.types.is_datetime64_any_dtype(values.dtype):
+            frame[column], readings[column] = numeric_text.fractional_years(values), "date"
+            continue
         if values.dtype != object and not pd.api.types.is_string_dtype(values):
             continue
-        present = values.dropna()
-        if present.empty:
+        reading = numeric_text.detect(values, sep)
+        if reading is None:
             continue
-        as_numbers = pd.to_numeric(present, errors="coerce")
-        parsed = as_numbers.notna()
-        if parsed.all():
-            frame[column] = pd.to_numeric(values, errors="coerce")
-        elif parsed.mean() >= NUMERIC_SHARE:
-            bad = present[~parsed].index[0]
-            raise LayerwiseError(
-                f"{where}: column '{column}' row {frame.index.get_loc(bad) + 1}: "
-                f"{present[bad]!r} is not a number (the rest of the column is numeric)"
-            )
+        numbers, bad = numeric_text.parse(values, reading)
+        if bad.any():
+            read = numbers.notna().sum()
+            if read / (read + bad.sum()) < numeric_text.NUMERIC_SHARE:
+                continue  # the sample looked numeric, the whole column is not: a category
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            what = numeric_text.describe(reading)
+            raise LayerwiseError(f"{where}: column '{column}' row {row + 1}: {values.iloc[row]!r} is not "
+                                 f"{what} (the rest of the column is {'dates' if what == 'a date' else 'numeric'})")
+        frame[column], readings[column] = numbers, reading
+    return readings
 
 
 def split_target(frame, path: Path, target: Optional[list[str]], need_target: bool,
@@ -142,10 +151,11 @@ def split_target(frame, path: Path, target: Optional[list[str]], need_target: bo
     from ..suggest import did_you_mean
 
     name = path.stem
+    readings = dict(frame.attrs.get(READINGS, {}))
     if not target:
         if need_target:
             raise LayerwiseError(f"{path}: say which column is the target with --target COLUMN")
-        return Dataset(name=name, X=frame, y=None, kind="table", target_names=[])
+        return Dataset(name=name, X=frame, y=None, kind="table", target_names=[], readings=readings)
     missing = [t for t in target if t not in frame.columns]
     if missing and need_target:
         columns = [str(c) for c in frame.columns]
@@ -164,7 +174,7 @@ def split_target(frame, path: Path, target: Optional[list[str]], need_target: bo
     if complete:
         y = frame[target].to_numpy() if len(target) > 1 else frame[target[0]].to_numpy()
         check_targets(y, str(path), target)
-    return Dataset(name=name, X=features, y=y, kind="table", target_names=list(target))
+    return Dataset(name=name, X=features, y=y, kind="table", target_names=list(target), readings=readings)
 
 
 def _rows_with_target(frame, path: Path, target: list[str], drop: bool):

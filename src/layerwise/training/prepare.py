@@ -153,6 +153,8 @@ def prepare(config: RunConfig, dataset: Dataset, sample_weight=None, rows=None, 
     modes: how the run trains (--repeat, DDP, in memory, ...), for resolve's checks."""
     if dataset.y is None:
         raise LayerwiseError(f"{dataset.name}: no targets to train on")
+    if fitted is None:
+        dataset = _read_text_columns(dataset)
     given = encoder is not None
     task = encoder.task if given else infer_task(dataset.y, config.task if config.task != "auto" else dataset.task)
     if not given:
@@ -178,7 +180,7 @@ def prepare(config: RunConfig, dataset: Dataset, sample_weight=None, rows=None, 
     def fit_preprocessing(data):  # with the data settings as resolved (the preset may choose the scaling)
         return Preprocessor.fit(dataset.X, dataset.kind, dataset.pixel_scale, train_idx,
                                 data.standardize, data.scaling, data.smooth_clip,
-                                data.min_category_count, data.max_categories)
+                                data.min_category_count, data.max_categories, dataset.readings)
 
     weighted = config.training.class_weights is not None  # balanced weights count the training labels
     facts = DataFacts(dataset.kind, task, encoder.n_outputs, encoder.classes, targets[train_idx] if weighted else None,
@@ -205,6 +207,22 @@ def prepare(config: RunConfig, dataset: Dataset, sample_weight=None, rows=None, 
     prepared.dataset, prepared.raw_parts = dataset, {"val": explicit_val, "test": explicit_test}
     prepared.id_column = config.data.id_column
     return prepared
+
+
+def _read_text_columns(dataset: Dataset) -> Dataset:
+    """An in-memory table (layerwise.fit, the scikit-learn estimators) with numbers or dates
+    written as text, read by the rule a CSV is read by (tables.check_numeric_columns), on a copy:
+    the caller's DataFrame is left as it was. A table read from a file holds no such column any
+    more, nor does a DDP Parquet shard (parquet_rows reads those whole)."""
+    import pandas as pd
+
+    from ..data.tables import check_numeric_columns
+
+    if dataset.kind != "table" or not isinstance(dataset.X, pd.DataFrame):
+        return dataset
+    frame = dataset.X.copy(deep=False)  # copy-on-write: converting a column leaves the caller's alone
+    found = check_numeric_columns(frame, dataset.name)
+    return replace(dataset, X=frame, readings={**dataset.readings, **found}) if found else dataset
 
 
 def _explicit(source: Optional[str], dataset: Dataset, which: str, max_bytes=None) -> Optional[Dataset]:

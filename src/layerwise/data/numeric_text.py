@@ -1,0 +1,174 @@
+"""Numbers and dates written as text in a table column -> float64, the one rule for every path.
+
+Real CSVs write numbers for people: "$3,843.17", "38.4%", "(1,200)", "0,126", "?" for a gap,
+"2017-06-27" for a day. A column whose values read this way is a numeric column; each column gets
+one *reading*, decided from the column as a whole when it is first read (training data) and kept
+in the preprocessing state, so predict/evaluate/serve/--values read it the same way.
+
+Readings:
+- "number": a decimal point; thousands grouped by "," "'" or a space ("1,234,567.89", "1 234");
+  a currency sign $ € £ ¥ before or after (with or without a space); a leading + or -; a
+  negative in parentheses "(1,234)"; a trailing "%" is dropped and the number kept as written
+  ("38.4%" -> 38.4, not 0.384: a network does not care about the factor, a reader of the
+  report does); the text true/false -> 1/0.
+- "decimal_comma": the same with a decimal comma ("0,126", "1.234,5": thousands by "." "'" or a
+  space). Chosen per column: when it reads more of the column's values than "number" does (a
+  value like "0,126" or "1,5" is no thousands grouping: a group needs a leading digit 1-9 and
+  exactly three digits after each separator), or reads as many and the file is ';'-separated (the
+  European CSV convention). So "1,234" in a ','-separated file is one thousand two hundred
+  thirty-four unless another value in the column shows a decimal comma.
+- "date": ISO dates and date-times ("2017-06-27", "2017-06-27 13:45[:00]", "2017-06-27T13:45:00Z",
+  with or without an offset), "2017/06/27", and day-first dotted "27.06.2017" -> the date as
+  fractional years (2017-06-27 -> 2017.486...; periodic embeddings can learn a yearly season from
+  it). Times with an offset are read in UTC; so are tz-aware datetime64 columns (Parquet).
+- "date_dayfirst" / "date_monthfirst": slash dates "06/07/2017", only when some value of the
+  column settles the order (a first part above 12 means day first, a second part above 12 month
+  first); a column no value settles stays text (a category), rather than a guess.
+
+In every reading these mean a missing value (case-insensitive, spaces around ignored):
+MISSING_MARKERS. A column is numeric when at least NUMERIC_SHARE of its other values read; a few
+that do not are an error naming the row (see tables.check_numeric_columns), fewer make the column
+a category. Text that pandas already reads as numbers (zip codes "02139" unquoted) stays numbers;
+a column mixing "02139" and "02139-1234" is a category, as no reading reads the latter.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+MISSING_MARKERS = frozenset({"", "?", "-", "--", ".", "na", "n/a", "null", "none", "nan", "missing"})
+NUMERIC_SHARE = 0.8  # share of a column's non-missing values that must read for it to be numeric
+SAMPLE_VALUES = 500  # distinct values a column's reading is judged from before one full parse
+BOOLEAN_TEXT = {"true": 1.0, "false": 0.0}  # as read_csv reads a True/False column
+
+DATE_READINGS = ("date", "date_dayfirst", "date_monthfirst")
+
+CURRENCY = "$€£¥"
+SPACES = " \u00a0\u202f"  # a space, a no-break space and a narrow no-break space group thousands too
+# A grouped number: a lead of 1-3 digits (not starting with 0: "0,126" is never thousands), then
+# groups of exactly three digits behind one repeated separator, then an optional fraction.
+GROUPED = {
+    "number": rf"[+-]?[1-9]\d{{0,2}}(?:(?:,\d{{3}})+|(?:'\d{{3}})+|(?:[{SPACES}]\d{{3}})+)(?:\.\d*)?",
+    "decimal_comma": rf"[+-]?[1-9]\d{{0,2}}(?:(?:\.\d{{3}})+|(?:'\d{{3}})+|(?:[{SPACES}]\d{{3}})+)(?:,\d*)?",
+}
+SEPARATORS = {"number": rf"[,'{SPACES}]", "decimal_comma": rf"[.'{SPACES}]"}
+
+TIME = r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?"
+ISO_DATE = rf"\d{{4}}-\d{{1,2}}-\d{{1,2}}{TIME}"
+SLASH_DATE = r"(\d{1,2})/(\d{1,2})/(\d{4})"  # day and month in an order the column must settle
+# other unambiguous spellings, rewritten to ISO before parsing
+TO_ISO = ((r"^(\d{4})/(\d{1,2})/(\d{1,2})", r"\1-\2-\3"), (r"^(\d{1,2})\.(\d{1,2})\.(\d{4})", r"\3-\2-\1"))
+SLASH_TO_ISO = {"date_dayfirst": r"\3-\2-\1", "date_monthfirst": r"\3-\1-\2"}
+
+
+def parse(values, reading: str = "number"):
+    """(float64 Series, bool Series `bad`): each value read by `reading`; missing values and
+    MISSING_MARKERS give NaN, and values present but unreadable give NaN with `bad` set."""
+    import pandas as pd
+
+    values = values if isinstance(values, pd.Series) else pd.Series(values)
+    bad = pd.Series(False, index=values.index)
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return fractional_years(values), bad
+    if pd.api.types.is_bool_dtype(values.dtype) or pd.api.types.is_numeric_dtype(values.dtype):
+        return values.astype(np.float64), bad
+    dates = reading in DATE_READINGS
+    # numbers already in the form pandas reads (the fast C path); text only for the rest
+    numbers = pd.Series(np.nan, index=values.index) if dates else \
+        pd.to_numeric(values, errors="coerce").astype(np.float64)
+    rest = values.notna() & numbers.isna()
+    text = values[rest].astype(str).str.strip()
+    text = text[~text.str.lower().isin(MISSING_MARKERS)]
+    if len(text):
+        read = _read_dates(text, reading) if dates else _read_numbers(text, reading)
+        numbers.loc[read.index] = read
+        bad.loc[read.index] = read.isna()
+    return numbers, bad
+
+
+def _read_numbers(text, reading: str):
+    """Stripped text -> float64 (NaN where it is not a number in `reading`)."""
+    import pandas as pd
+
+    boolean = text.str.lower().map(BOOLEAN_TEXT)
+    text = text.str.replace("\u2212", "-", regex=False)  # the typographic minus sign
+    negative = text.str.fullmatch(r"\(.*\)")
+    text = text.str.replace(r"^\((.*)\)$", r"\1", regex=True)
+    text = text.str.replace(rf"^([+-]?)\s*[{CURRENCY}]\s*", r"\1", regex=True)
+    text = text.str.replace(rf"\s*[{CURRENCY}]$", "", regex=True)
+    text = text.str.replace(r"\s*%$", "", regex=True)
+    grouped = text.str.fullmatch(GROUPED[reading])
+    text = text.mask(grouped, text.str.replace(SEPARATORS[reading], "", regex=True))
+    if reading == "decimal_comma":
+        text = text.str.replace(",", ".", regex=False)
+    numbers = pd.to_numeric(text, errors="coerce").astype(np.float64)
+    return numbers.mask(negative, -numbers).fillna(boolean)
+
+
+def _read_dates(text, reading: str):
+    """Stripped text -> fractional years (NaN where it is not a date in `reading`)."""
+    import pandas as pd
+
+    for pattern, iso in TO_ISO:
+        text = text.str.replace(pattern, iso, regex=True)
+    if reading in SLASH_TO_ISO:
+        text = text.str.replace(f"^{SLASH_DATE}", SLASH_TO_ISO[reading], regex=True)
+    text = text.where(text.str.fullmatch(ISO_DATE))  # "2017" alone is a number, not a date
+    return fractional_years(pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True))
+
+
+def fractional_years(stamps):
+    """datetime64 values (naive, or tz-aware: read in UTC) -> year + the share of that year gone
+    by (float64; 2017-07-02 12:00 -> 2017.5); NaT -> NaN."""
+    import pandas as pd
+
+    stamps = pd.Series(stamps)
+    if stamps.dt.tz is not None:
+        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+    elapsed_days = (stamps - stamps.dt.normalize()) / pd.Timedelta(days=1) + stamps.dt.day_of_year - 1
+    year_days = np.where(stamps.dt.is_leap_year, 366.0, 365.0)
+    return (stamps.dt.year + elapsed_days / year_days).astype(np.float64)
+
+
+def detect(values, sep: Optional[str] = None) -> Optional[str]:
+    """The reading of a text column, judged from up to SAMPLE_VALUES of its distinct values, or
+    None when it is not numbers or dates (a category). `sep`: the file's delimiter (';' prefers
+    the decimal comma when both readings read the same share)."""
+    import pandas as pd
+
+    present = pd.Series(values).dropna()
+    if present.empty or pd.api.types.is_numeric_dtype(present.dtype) or pd.api.types.is_bool_dtype(present.dtype):
+        return None
+    distinct = pd.Series(present.unique())
+    if len(distinct) > SAMPLE_VALUES:
+        distinct = distinct.iloc[np.linspace(0, len(distinct) - 1, SAMPLE_VALUES).astype(int)]
+    text = distinct.astype(str).str.strip()
+    text = text[~text.str.lower().isin(MISSING_MARKERS)].reset_index(drop=True)
+    if text.empty:
+        return None
+    numbers = ["number"]
+    if text.str.contains(",", regex=False).any():  # a decimal comma needs a comma to mean anything
+        numbers = ["decimal_comma", "number"] if sep == ";" else ["number", "decimal_comma"]
+    candidates = [*numbers, "date", *_slash_order(text)]
+    shares = [parse(text, reading)[0].notna().mean() for reading in candidates]
+    best = int(np.argmax(shares))  # the first of equals: the preferred reading
+    return candidates[best] if shares[best] >= NUMERIC_SHARE else None
+
+
+def _slash_order(text) -> list[str]:
+    """The slash-date reading the values settle: day first when a first part is above 12, month
+    first when a second part is; none when no value, or values both ways, settle it."""
+    parts = text.str.extract(f"^{SLASH_DATE}").dropna().astype(int)
+    if parts.empty:
+        return []
+    day_first, month_first = bool((parts[0] > 12).any()), bool((parts[1] > 12).any())
+    if day_first == month_first:
+        return []
+    return ["date_dayfirst" if day_first else "date_monthfirst"]
+
+
+def describe(reading: str) -> str:
+    """What a value of this reading is, for error messages."""
+    return "a date" if reading in DATE_READINGS else "a number"
