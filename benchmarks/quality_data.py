@@ -113,9 +113,39 @@ EXTRA = {
 }
 
 
+# The fresh group (`python -m benchmarks.quality_fresh`; not in the default run): an acceptance
+# rehearsal on tables nobody here had used when it was added: ID-like columns (biopsy's numeric
+# patient ID, nass_cds' case-ID text, covid's fake names), a date-time as text (email), imbalanced binary
+# targets (4-9% minority), a tiny wide table (ad_data, 130 columns), count and skewed targets.
+# Columns that restate the target are dropped (nass_cds' injury severity, covid's Ct value,
+# nhefs' 1982 weight, caschools' reading score).
+FRESH = {
+    "spam7": (lambda: _r("DAAG", "spam7", "yesno", "classification"), "4,601 e-mails, 6 skewed counts"),
+    "chile": (lambda: _r("carData", "Chile", "vote", "classification"), "2,532 rows, 4 classes, gaps"),
+    "oj": (lambda: _r("ISLR", "OJ", "Purchase", "classification"), "1,070 rows, prices, store codes"),
+    "biopsy": (lambda: _r("MASS", "biopsy", "class", "classification"), "699 rows, a numeric patient ID, gaps"),
+    "email": (lambda: _r("openintro", "email", "spam", "classification"), "3,921 rows, 9% spam, a date-time as text"),
+    "nass_cds": (lambda: _r("DAAG", "nassCDS", "dead", "classification", drop=("injSeverity",)),
+                 "26,217 crashes, 4.5% dead, a 9,409-level case ID"),
+    "taxi": (lambda: _r("modeldata", "taxi", "tip", "classification"), "10,000 rides, 8% no tip"),
+    "ad_data": (lambda: _r("modeldata", "ad_data", "Class", "classification"), "333 rows, 130 columns"),
+    "covid": (lambda: _r("medicaldata", "covid_testing", "result", "classification", drop=("ct_result",)),
+              "15,524 tests, 3 classes (2% invalid), fake names, gaps"),
+    "caschools": (lambda: _r("AER", "CASchools", "math", "regression", drop=("read",)),
+                  "420 schools, 409 school names"),
+    "credit_balance": (lambda: _r("ISLR", "Credit", "Balance", "regression"), "400 rows, a numeric ID, 24% zero"),
+    "college_apps": (lambda: _r("ISLR", "College", "Apps", "regression"), "777 colleges, skewed counts"),
+    "nmes_visits": (lambda: _r("AER", "NMES1988", "visits", "regression"), "4,406 rows, a skewed count target"),
+    "deliveries": (lambda: _r("modeldata", "deliveries", "time_to_delivery", "regression"), "10,012 rows, 31 columns"),
+    "gestation": (lambda: _r("mosaicData", "Gestation", "wt", "regression"), "1,236 births, coded text, gaps"),
+    "nhefs": (lambda: _r("causaldata", "nhefs", "wt82_71", "regression", drop=("wt82",)),
+              "1,566 rows, 66 columns, gaps"),
+}
+
+
 def load_table(name: str, max_rows: int, seed: int = 0):
     """(X, y, task), at most `max_rows` rows (a fixed random subsample, the same for every model)."""
-    X, y, task = (TABLES[name] if name in TABLES else EXTRA[name])[0]()
+    X, y, task = {**TABLES, **EXTRA, **FRESH}[name][0]()
     if len(X) > max_rows:
         rows = np.random.default_rng(seed).choice(len(X), size=max_rows, replace=False)
         X, y = X.iloc[rows].reset_index(drop=True), y.iloc[rows].reset_index(drop=True)

@@ -24,9 +24,9 @@ from pathlib import Path
 from .quality_data import EXTRA
 
 
-def run_cli(table: str, folder: Path, timeout: int) -> dict:
-    """Write `table` to folder/table.csv and train on it with the CLI's defaults."""
-    X, y, task = EXTRA[table][0]()
+def run_cli(table: str, folder: Path, timeout: int, group: dict = EXTRA) -> dict:
+    """Write `table` (of `group`) to folder/table.csv and train on it with the CLI's defaults."""
+    X, y, task = group[table][0]()
     frame = X.assign(y=y.to_numpy())
     path = folder / f"{table}.csv"
     frame.to_csv(path, index=False)
@@ -45,9 +45,11 @@ def run_cli(table: str, folder: Path, timeout: int) -> dict:
             "last": lines[-3:] if code != 0 else [line for line in lines if line.startswith("test:")][-1:]}
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tables", nargs="*", default=list(EXTRA), choices=list(EXTRA))
+def main(argv=None, group: dict = EXTRA, results: str = "benchmarks/quality_extra_results.jsonl",
+         doc: str = __doc__) -> None:
+    """Run the tables of `group` (a quality_data dict) and append the rows to `results`."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tables", nargs="*", default=list(group), choices=list(group))
     parser.add_argument("--csv", help="folder: run the CLI on each table written as CSV instead")
     parser.add_argument("--timeout", type=int, default=600, help="seconds per CLI run (--csv)")
     args, rest = parser.parse_known_args(argv)
@@ -55,12 +57,12 @@ def main(argv=None) -> None:
         folder = Path(args.csv)
         folder.mkdir(parents=True, exist_ok=True)
         for table in args.tables:
-            print(json.dumps(run_cli(table, folder, args.timeout)), flush=True)
+            print(json.dumps(run_cli(table, folder, args.timeout, group)), flush=True)
         return
     from .quality import main as quality_main
 
     defaults = {"--models": ["layerwise", "sklearn_mlp", "hgb"], "--seeds": ["0"],
-                "--results": ["benchmarks/quality_extra_results.jsonl"]}
+                "--results": [results]}
     for flag, value in defaults.items():
         if flag not in rest:
             rest += [flag, *value]
