@@ -198,3 +198,18 @@ def test_in_memory_dataframes_are_read_by_the_csv_rule(tmp_path):
     state = model.predictor_.preprocessor.state
     assert [c["name"] for c in state["numeric"]] == ["x1", "money", "pct", "date"] and not state["categorical"]
     assert np.isfinite(model.predict(features)).all()
+
+
+def test_a_file_of_new_rows_is_read_as_the_training_file_was(tmp_path):
+    """'1,500' alone reads as thousands; in a column trained with a decimal comma it is 1.5."""
+    import layerwise
+
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0, 2, size=60)
+    pd.DataFrame({"x": [f"{v:.3f}".replace(".", ",") for v in x], "y": 3 * x}).to_csv(tmp_path / "t.csv", index=False)
+    result = run_cli(["train", "--data", tmp_path / "t.csv", "--target", "y", "--out", tmp_path / "run", "--epochs", "2"])
+    assert result.code == 0, result.err
+    (tmp_path / "new.csv").write_text('x\n"1,500"\n')
+    assert run_cli(["predict", tmp_path / "run", "--input", tmp_path / "new.csv", "--output", tmp_path / "p.csv"]).code == 0
+    want = layerwise.load(tmp_path / "run").predict(pd.DataFrame({"x": [1.5]}))[0]
+    assert pd.read_csv(tmp_path / "p.csv")["prediction"].iloc[0] == pytest.approx(want, rel=1e-6)

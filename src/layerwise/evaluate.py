@@ -32,7 +32,8 @@ def evaluate_run(run_dir: str | Path, source: str, drop_missing_target: bool = F
     run_dir = Path(run_dir)
     predictor = load_predictor(run_dir)
     targets = predictor.meta.get("targets") or None
-    dataset = load_source(source, targets, drop_missing_target=drop_missing_target)
+    dataset = load_source(source, targets, drop_missing_target=drop_missing_target,
+                          readings=predictor.preprocessor.readings)
     X, y, split = dataset.X, dataset.y, "all rows"
     if dataset.X_test is not None:
         X, y, split = dataset.X_test, dataset.y_test, "test part"
@@ -55,7 +56,8 @@ def evaluate_run(run_dir: str | Path, source: str, drop_missing_target: bool = F
 def predict_frame(run_dir: str | Path, source: str):
     """Predictions for every row of `source` as a DataFrame (labels + probabilities, or values)."""
     predictor = load_predictor(run_dir)
-    dataset = load_source(source, predictor.meta.get("targets") or None, need_target=False)
+    dataset = load_source(source, predictor.meta.get("targets") or None, need_target=False,
+                          readings=predictor.preprocessor.readings)
     return prediction_table(predictor, dataset.X, where=source)
 
 

@@ -206,7 +206,10 @@ def _features(preprocessor) -> str:
     state = preprocessor.state
     if state["kind"] == "image":
         return f"<p>images of shape {tuple(state['shape'])}, pixels divided by {state['scale']:g}</p>"
-    rows = [[c["name"], "number", f"missing -> {c['median']:.4g}" + (" (+ indicator)" if c["indicator"] else ""),
+    read_as = {"date": "date, in years", "date_dayfirst": "date (day first), in years",
+               "date_monthfirst": "date (month first), in years", "decimal_comma": "number, decimal comma"}
+    rows = [[c["name"], read_as.get(c.get("reading"), "number"),
+             f"missing -> {c['median']:.4g}" + (" (+ indicator)" if c["indicator"] else ""),
              c["mean"], c["std"]] for c in state["numeric"]]
     rows += [[c["name"], "category", f"one-hot over {len(c['categories'])} values"
               + (f" + <other> ({c['rare']} rare, and unseen ones)" if c.get("other") else ""), "", ""]

@@ -92,6 +92,15 @@ class Preprocessor:
         return names
 
     @property
+    def readings(self) -> dict[str, Optional[str]]:
+        """How each raw column of a table is read from text (data/numeric_text.py): numeric
+        columns by their training reading, categories (None) as text; {} for arrays and images."""
+        if self.kind != "table":
+            return {}
+        readings: dict[str, Optional[str]] = {c["name"]: c.get("reading", "number") for c in self.state["numeric"]}
+        return {**readings, **{c["name"]: None for c in self.state["categorical"]}}
+
+    @property
     def input_columns(self) -> list[str]:
         """The raw columns a user supplies (before one-hot and indicators)."""
         if self.kind == "table":
@@ -326,7 +335,7 @@ def _transform_table(state: dict, frame, where: str) -> np.ndarray:
         raise LayerwiseError(f"{where}: missing column '{missing[0]}' (the model needs {', '.join(state['columns'])})")
     numeric_names = [c["name"] for c in state["numeric"]]
     numeric = frame[numeric_names]
-    convert = _to_numeric_column(where, {c["name"]: c["reading"] for c in state["numeric"] if "reading" in c})
+    convert = _to_numeric_column(where, {c["name"]: c.get("reading", "number") for c in state["numeric"]})
     text = [c for c in numeric_names if not pd.api.types.is_numeric_dtype(numeric[c])
             and not pd.api.types.is_bool_dtype(numeric[c])]
     if text:  # numbers that arrived as text (e.g. CSV cells with quotes): convert those columns only

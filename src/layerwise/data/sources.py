@@ -29,9 +29,11 @@ def source_name(source: str) -> str:
 
 
 def load_source(source: str, target: Optional[list[str]] = None, need_target: bool = True,
-                max_bytes: Optional[int] = None, drop_missing_target: bool = False) -> Dataset:
+                max_bytes: Optional[int] = None, drop_missing_target: bool = False,
+                readings: Optional[dict] = None) -> Dataset:
     """Read any source of the grammar. `need_target=False` allows unlabelled tables (predict).
-    `max_bytes`: the memory budget for the file's decoded data (default: data/budget.py)."""
+    `max_bytes`: the memory budget for the file's decoded data (default: data/budget.py).
+    `readings`: how a trained run reads its table columns (Preprocessor.readings)."""
     if not isinstance(source, str) or not source.strip():
         raise LayerwiseError("data source is empty; expected e.g. builtin:digits or data.csv")
     if source.startswith("builtin:"):
@@ -55,7 +57,7 @@ def load_source(source: str, target: Optional[list[str]] = None, need_target: bo
         return (read_npz if suffix == ".npz" else read_npy)(path, need_target, max_bytes)
     from .tables import read_table, split_target
 
-    frame = read_table(path, max_bytes)
+    frame = read_table(path, max_bytes, readings)
     return split_target(frame, path, target, need_target, drop_missing_target)
 
 

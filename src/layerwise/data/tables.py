@@ -16,7 +16,9 @@ CSV_SNIFF_BYTES = 65_536  # how much of a .csv/.txt the delimiter is judged from
 ARRAY_NAMES = ("x", "y", "x_test", "y_test")  # the arrays of a .npz layerwise reads; others are ignored
 
 
-def read_table(path: Path, max_bytes: Optional[int] = None):
+def read_table(path: Path, max_bytes: Optional[int] = None, readings: Optional[dict] = None):
+    """The table as a DataFrame, numbers and dates written as text converted (readings: a run's
+    own {column: reading or None}, to read new rows as its training rows were read)."""
     import pandas as pd
 
     from .budget import check_table
@@ -48,7 +50,7 @@ def read_table(path: Path, max_bytes: Optional[int] = None):
         raise LayerwiseError(f"{path}: duplicate column name(s) {', '.join(duplicates)}")
     frame.columns = names
     decode_bytes_columns(frame, str(path))
-    frame.attrs[READINGS] = check_numeric_columns(frame, str(path), sep)
+    frame.attrs[READINGS] = check_numeric_columns(frame, str(path), sep, readings)
     return frame
 
 
@@ -113,11 +115,13 @@ def _is_pandas_dup(name: str, names: list[str]) -> bool:
     return suffix.isdigit() and base in names
 
 
-def check_numeric_columns(frame, where: str, sep: Optional[str] = None) -> dict[str, str]:
+def check_numeric_columns(frame, where: str, sep: Optional[str] = None, known: Optional[dict] = None) -> dict[str, str]:
     """Convert, in place, the columns whose values are numbers or dates written as text (and
     datetime64 columns) to float64, by the rules of data/numeric_text.py; a column of numbers
     with a few stray words is an error naming the first. Returns {column: reading} of the columns
-    converted, for the preprocessing to read new rows the same way. `sep`: the CSV delimiter."""
+    converted, for the preprocessing to read new rows the same way. `sep`: the CSV delimiter.
+    known: {column: reading, or None for a category} decided already (a trained run's columns:
+    a file of new rows, which alone might not settle a column's reading, is read as training was)."""
     import pandas as pd
 
     from . import numeric_text
@@ -130,7 +134,7 @@ def check_numeric_columns(frame, where: str, sep: Optional[str] = None) -> dict[
             continue
         if values.dtype != object and not pd.api.types.is_string_dtype(values):
             continue
-        reading = numeric_text.detect(values, sep)
+        reading = known[column] if known and column in known else numeric_text.detect(values, sep)
         if reading is None:
             continue
         numbers, bad = numeric_text.parse(values, reading)

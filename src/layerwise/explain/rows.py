@@ -52,12 +52,16 @@ def source_row(net: DenseNet, source: str, row: int) -> tuple[np.ndarray, object
     """--input-row N --data SOURCE: (network input, the row's raw target or None, note)."""
     from ..data import load_source
 
-    targets = None
+    targets, readings = None, None
     if net.run_dir is not None:  # drop the run's target column(s), so they are not read as features
         from ..artifacts import read_model_card
+        from ..data.preprocess import Preprocessor
 
-        targets = read_model_card(net.run_dir).get("targets") or None
-    data = load_source(source, targets, need_target=False)
+        card = read_model_card(net.run_dir)
+        targets = card.get("targets") or None
+        if isinstance(card.get("preprocessing"), dict):  # text columns read as the run read them
+            readings = Preprocessor.from_dict(card["preprocessing"]).readings
+    data = load_source(source, targets, need_target=False, readings=readings)
     if not 0 <= row < len(data.X):
         raise LayerwiseError(f"--input-row {row} is outside {source}: it has rows 0…{len(data.X) - 1}")
     features = data.X.iloc[row].to_numpy(dtype=object) if hasattr(data.X, "iloc") else np.asarray(data.X[row])

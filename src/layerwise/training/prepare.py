@@ -227,7 +227,8 @@ def _read_text_columns(dataset: Dataset) -> Dataset:
 
 def _explicit(source: Optional[str], dataset: Dataset, which: str, max_bytes=None) -> Optional[Dataset]:
     if source:
-        part = load_source(source, dataset.target_names if dataset.kind == "table" else None, max_bytes=max_bytes)
+        part = load_source(source, dataset.target_names if dataset.kind == "table" else None, max_bytes=max_bytes,
+                           readings=dataset.readings)  # its text columns read as the training source's
         return part
     if which == "test" and dataset.X_test is not None:
         return Dataset(name=f"{dataset.name} (test)", X=dataset.X_test, y=dataset.y_test, kind=dataset.kind)
