@@ -42,9 +42,10 @@ def years(text: str) -> float:
     ("06/07/2017", "date_dayfirst", years("2017-07-06")), ("06/07/2017", "date_monthfirst", years("2017-06-07")),
 ])
 def test_a_value_reads_as_the_number_it_writes(text, reading, expected):
-    values, bad = parse(pd.Series([text]), reading)
-    assert not bad.iloc[0]
-    assert values.iloc[0] == pytest.approx(expected, rel=1e-12)
+    for dtype in (object, "str"):  # Python objects (DataFrames, JSON) and pandas' text (a CSV read)
+        values, bad = parse(pd.Series([text, None], dtype=dtype), reading)
+        assert not bad.any() and math.isnan(values.iloc[1])
+        assert values.iloc[0] == pytest.approx(expected, rel=1e-12)
 
 
 @pytest.mark.parametrize("marker", ["?", "-", "--", ".", "NA", " n/a ", "N/A", "null", "None", "nan", "MISSING", "", "  "])
@@ -213,3 +214,10 @@ def test_a_file_of_new_rows_is_read_as_the_training_file_was(tmp_path):
     assert run_cli(["predict", tmp_path / "run", "--input", tmp_path / "new.csv", "--output", tmp_path / "p.csv"]).code == 0
     want = layerwise.load(tmp_path / "run").predict(pd.DataFrame({"x": [1.5]}))[0]
     assert pd.read_csv(tmp_path / "p.csv")["prediction"].iloc[0] == pytest.approx(want, rel=1e-6)
+
+
+def test_python_objects_keep_their_numbers_and_their_text_is_read():
+    """An object column as a DataFrame, JSON or --values gives it: numbers stay as they are."""
+    values, bad = parse(pd.Series([1.5, "$1,200", np.float32(0.1), "?", 7], dtype=object))
+    assert not bad.any()
+    np.testing.assert_array_equal(values.to_numpy(), [1.5, 1200.0, float(np.float32(0.1)), np.nan, 7.0])

@@ -75,9 +75,10 @@ def parse(values, reading: str = "number"):
     if pd.api.types.is_bool_dtype(values.dtype) or pd.api.types.is_numeric_dtype(values.dtype):
         return values.astype(np.float64), bad
     dates = reading in DATE_READINGS
-    # numbers already in the form pandas reads (the fast C path); text only for the rest
-    numbers = pd.Series(np.nan, index=values.index) if dates else \
-        pd.to_numeric(values, errors="coerce").astype(np.float64)
+    if dates or values.dtype != object:  # all text: one pass of the text rules
+        numbers = pd.Series(np.nan, index=values.index)
+    else:  # Python objects (a DataFrame, JSON, --values): numbers as they are, the text among them read
+        numbers = pd.to_numeric(values, errors="coerce").astype(np.float64)
     rest = values.notna() & numbers.isna()
     text = values[rest].astype(str).str.strip()
     text = text[~text.str.lower().isin(MISSING_MARKERS)]
@@ -89,22 +90,30 @@ def parse(values, reading: str = "number"):
 
 
 def _read_numbers(text, reading: str):
-    """Stripped text -> float64 (NaN where it is not a number in `reading`)."""
+    """Stripped text -> float64 (NaN where it is not a number in `reading`). Literal and anchored
+    string operations where they do (pandas runs those natively); the regular expressions that
+    rewrite a value run on the few values that need them."""
     import pandas as pd
 
-    boolean = text.str.lower().map(BOOLEAN_TEXT)
+    lowered = text.str.lower()
+    boolean = pd.Series(np.select([lowered == "true", lowered == "false"], [1.0, 0.0], np.nan), index=text.index)
     text = text.str.replace("\u2212", "-", regex=False)  # the typographic minus sign
-    negative = text.str.fullmatch(r"\(.*\)")
-    text = text.str.replace(r"^\((.*)\)$", r"\1", regex=True)
-    text = text.str.replace(rf"^([+-]?)\s*[{CURRENCY}]\s*", r"\1", regex=True)
-    text = text.str.replace(rf"\s*[{CURRENCY}]$", "", regex=True)
-    text = text.str.replace(r"\s*%$", "", regex=True)
-    grouped = text.str.fullmatch(GROUPED[reading])
-    text = text.mask(grouped, text.str.replace(SEPARATORS[reading], "", regex=True))
+    negative = text.str.startswith("(") & text.str.endswith(")")
+    text = text.mask(negative, text.str.slice(1, -1))
+    text = text.str.rstrip("%" + SPACES).str.strip(CURRENCY + SPACES)  # "38.4 %", "$ 12", "5 €"
+    _rewrite(text, rf"[+-]\s*[{CURRENCY}].*", rf"^([+-])\s*[{CURRENCY}]\s*", r"\1")  # "-$5"
+    _rewrite(text, GROUPED[reading], SEPARATORS[reading], "")  # "1,234,567.89"
     if reading == "decimal_comma":
         text = text.str.replace(",", ".", regex=False)
     numbers = pd.to_numeric(text, errors="coerce").astype(np.float64)
     return numbers.mask(negative, -numbers).fillna(boolean)
+
+
+def _rewrite(text, shape: str, pattern: str, replacement: str) -> None:
+    """In place: in the values of `text` that fully match `shape`, replace `pattern`."""
+    chosen = text.str.fullmatch(shape).fillna(False).to_numpy(dtype=bool)
+    if chosen.any():
+        text.iloc[chosen] = text.iloc[chosen].str.replace(pattern, replacement, regex=True)
 
 
 def _read_dates(text, reading: str):
