@@ -38,6 +38,7 @@ def years(text: str) -> float:
     ("2017-06-27T13:45:00", "date", years("2017-06-27 13:45")),
     ("2017-06-27T15:45:00+02:00", "date", years("2017-06-27 13:45")),  # read in UTC
     ("2020-12-31 23:59:59", "date", years("2020-12-31 23:59:59")),  # a leap year's last second
+    ("2017-06", "date", years("2017-06-01")),  # a month: its first day
     ("13/01/2017", "date_dayfirst", years("2017-01-13")), ("01/13/2017", "date_monthfirst", years("2017-01-13")),
     ("06/07/2017", "date_dayfirst", years("2017-07-06")), ("06/07/2017", "date_monthfirst", years("2017-06-07")),
 ])
@@ -48,7 +49,8 @@ def test_a_value_reads_as_the_number_it_writes(text, reading, expected):
         assert values.iloc[0] == pytest.approx(expected, rel=1e-12)
 
 
-@pytest.mark.parametrize("marker", ["?", "-", "--", ".", "NA", " n/a ", "N/A", "null", "None", "nan", "MISSING", "", "  "])
+@pytest.mark.parametrize("marker", ["?", "-", "--", ".", "NA", " n/a ", "N/A", "null", "None", "nan", "MISSING", "", "  ",
+                                    "unknown", "#DIV/0!", "#N/A"])
 def test_missing_markers_are_gaps_not_errors(marker):
     values, bad = parse(pd.Series(["1.5", marker]), "number")
     assert values.iloc[0] == 1.5 and math.isnan(values.iloc[1]) and not bad.any()
@@ -56,7 +58,7 @@ def test_missing_markers_are_gaps_not_errors(marker):
 
 @pytest.mark.parametrize(("text", "reading"), [
     ("person 1", "number"), ("1,5", "number"), ("0,126", "number"), ("12,34,567", "number"), ("1.2.3", "number"),
-    ("2017", "date"), ("2017-13-01", "date"), ("yesterday", "date"), ("06/07/2017", "date"), ("$", "number"),
+    ("2017", "date"), ("2017-13-01", "date"), ("1234-05", "date"), ("yesterday", "date"), ("06/07/2017", "date"), ("$", "number"),
 ])
 def test_text_that_is_no_value_of_the_reading_is_flagged(text, reading):
     values, bad = parse(pd.Series([text]), reading)

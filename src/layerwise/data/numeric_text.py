@@ -18,7 +18,8 @@ Readings:
   European CSV convention). So "1,234" in a ','-separated file is one thousand two hundred
   thirty-four unless another value in the column shows a decimal comma.
 - "date": ISO dates and date-times ("2017-06-27", "2017-06-27 13:45[:00]", "2017-06-27T13:45:00Z",
-  with or without an offset), "2017/06/27", and day-first dotted "27.06.2017" -> the date as
+  with or without an offset), months ("2017-06": its first day), "2017/06/27", and day-first
+  dotted "27.06.2017" -> the date as
   fractional years (2017-06-27 -> 2017.486...; periodic embeddings can learn a yearly season from
   it). Times with an offset are read in UTC; so are tz-aware datetime64 columns (Parquet).
 - "date_dayfirst" / "date_monthfirst": slash dates "06/07/2017", only when some value of the
@@ -26,7 +27,7 @@ Readings:
   first); a column no value settles stays text (a category), rather than a guess.
 
 In every reading these mean a missing value (case-insensitive, spaces around ignored):
-MISSING_MARKERS. A column is numeric when at least NUMERIC_SHARE of its other values read; a few
+MISSING_MARKERS ("?", "-", "NA", "n/a", "null", "missing", "unknown", spreadsheet errors "#DIV/0!" ...). A column is numeric when at least NUMERIC_SHARE of its other values read; a few
 that do not are an error naming the row (see tables.check_numeric_columns), fewer make the column
 a category. Text that pandas already reads as numbers (zip codes "02139" unquoted) stays numbers;
 a column mixing "02139" and "02139-1234" is a category, as no reading reads the latter.
@@ -38,7 +39,10 @@ from typing import Optional
 
 import numpy as np
 
-MISSING_MARKERS = frozenset({"", "?", "-", "--", ".", "na", "n/a", "null", "none", "nan", "missing"})
+MISSING_MARKERS = frozenset({"", "?", "-", "--", ".", "na", "n/a", "n.a.", "<na>", "null", "none", "nan", "missing",
+                             "unknown", "not available",
+                             # spreadsheet errors, as an exported sheet writes them
+                             "#n/a", "#na", "#div/0!", "#value!", "#ref!", "#name?", "#num!", "#null!"})
 NUMERIC_SHARE = 0.8  # share of a column's non-missing values that must read for it to be numeric
 SAMPLE_VALUES = 500  # distinct values a column's reading is judged from before one full parse
 BOOLEAN_TEXT = {"true": 1.0, "false": 0.0}  # as read_csv reads a True/False column
@@ -56,7 +60,8 @@ GROUPED = {
 SEPARATORS = {"number": rf"[,'{SPACES}]", "decimal_comma": rf"[.'{SPACES}]"}
 
 TIME = r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?"
-ISO_DATE = rf"\d{{4}}-\d{{1,2}}-\d{{1,2}}{TIME}"
+# a day (and time), or a month of a plausible year: "2017-06" (a period), but no code like "1234-05"
+ISO_DATE = rf"\d{{4}}-\d{{1,2}}-\d{{1,2}}{TIME}|(?:1[6-9]|2[01])\d{{2}}-\d{{1,2}}"
 SLASH_DATE = r"(\d{1,2})/(\d{1,2})/(\d{4})"  # day and month in an order the column must settle
 # other unambiguous spellings, rewritten to ISO before parsing
 TO_ISO = ((r"^(\d{4})/(\d{1,2})/(\d{1,2})", r"\1-\2-\3"), (r"^(\d{1,2})\.(\d{1,2})\.(\d{4})", r"\3-\2-\1"))
