@@ -223,3 +223,20 @@ def test_python_objects_keep_their_numbers_and_their_text_is_read():
     values, bad = parse(pd.Series([1.5, "$1,200", np.float32(0.1), "?", 7], dtype=object))
     assert not bad.any()
     np.testing.assert_array_equal(values.to_numpy(), [1.5, 1200.0, float(np.float32(0.1)), np.nan, 7.0])
+
+
+def test_a_date_column_reads_odd_values_as_missing_with_a_warning():
+    """Real date columns hold ranges and codes for an unknown day; a number column's stray word
+    stays an error (the one-line CLI error is checked above)."""
+    import layerwise
+    from layerwise.data.tables import check_numeric_columns
+    from layerwise.errors import LayerwiseWarning
+
+    dates = [f"2011-0{m}-1{m}" for m in range(1, 10)]
+    frame = pd.DataFrame({"when": [*dates, "09/20/2011 - 10/28/2011"], "n": [*map(str, range(9)), "nine"]})
+    with pytest.raises(layerwise.LayerwiseError, match="column 'n' row 10: 'nine' is not a number"):
+        check_numeric_columns(frame.copy(), "t.csv")
+    frame = frame.drop(columns="n")
+    with pytest.warns(LayerwiseWarning, match="t.csv: column 'when': 1 value.* not dates .row 10: '09/20/2011"):
+        assert check_numeric_columns(frame, "t.csv") == {"when": "date"}
+    assert frame["when"].iloc[0] == pytest.approx(years("2011-01-11")) and math.isnan(frame["when"].iloc[9])

@@ -27,9 +27,11 @@ Readings:
   first); a column no value settles stays text (a category), rather than a guess.
 
 In every reading these mean a missing value (case-insensitive, spaces around ignored):
-MISSING_MARKERS ("?", "-", "NA", "n/a", "null", "missing", "unknown", spreadsheet errors "#DIV/0!" ...). A column is numeric when at least NUMERIC_SHARE of its other values read; a few
-that do not are an error naming the row (see tables.check_numeric_columns), fewer make the column
-a category. Text that pandas already reads as numbers (zip codes "02139" unquoted) stays numbers;
+MISSING_MARKERS ("?", "-", "NA", "n/a", "null", "missing", "unknown", spreadsheet errors "#DIV/0!"
+...). A text column is numeric when at least NUMERIC_SHARE of its other values read, judged first
+on up to SAMPLE_VALUES of its distinct values (so a big column is parsed once), then on its rows;
+otherwise it is a category. In a numeric column, a value that does not read is an error naming
+its row (numbers), or missing with a warning (dates): `check_unreadable`. Text that pandas already reads as numbers (zip codes "02139" unquoted) stays numbers;
 a column mixing "02139" and "02139-1234" is a category, as no reading reads the latter.
 """
 
@@ -183,6 +185,19 @@ def _slash_order(text) -> list[str]:
     return ["date_dayfirst" if day_first else "date_monthfirst"]
 
 
-def describe(reading: str) -> str:
-    """What a value of this reading is, for error messages."""
-    return "a date" if reading in DATE_READINGS else "a number"
+def check_unreadable(values, bad, reading: str, where: str, column: str, context: str = "") -> None:
+    """Values of a numeric column that its reading cannot read (`bad`, from `parse`): an error
+    naming the first, for numbers (a stray word there hides a typo or a code: the user decides);
+    a warning for dates, which read as missing (real date columns hold ranges such as
+    '09/20/2011 - 10/28/2011' and codes such as '3/-9/1848' for an unknown day)."""
+    from ..errors import LayerwiseError, warn
+
+    if not bad.any():
+        return
+    row = int(np.flatnonzero(bad.to_numpy())[0])
+    value = values.iloc[row]
+    if reading in DATE_READINGS:
+        warn(f"{where}: column '{column}': {int(bad.sum())} value(s) are not dates (row {row + 1}: {value!r}); "
+             "they are read as missing")
+        return
+    raise LayerwiseError(f"{where}: column '{column}' row {row + 1}: {value!r} is not a number{context}")

@@ -279,15 +279,12 @@ def _to_numeric_column(where: str, readings: Optional[dict[str, str]] = None):
     """A converter of a numeric column's raw values (text from `predict --values`, JSON, a CSV, a
     DataFrame) to float64, each column by the reading it was trained with (data/numeric_text.py:
     currency, thousands, percent, missing markers, true/false, decimal comma, dates)."""
-    from .numeric_text import describe, parse
+    from .numeric_text import check_unreadable, parse
 
     def convert(column):
         reading = (readings or {}).get(column.name, "number")
         converted, bad = parse(column, reading)
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0]) + 1
-            raise LayerwiseError(f"{where}: column '{column.name}' row {row}: {column[bad].iloc[0]!r} "
-                                 f"is not {describe(reading)}")
+        check_unreadable(column, bad, reading, where, column.name)
         return converted
 
     return convert

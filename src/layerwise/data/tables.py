@@ -138,14 +138,10 @@ def check_numeric_columns(frame, where: str, sep: Optional[str] = None, known: O
         if reading is None:
             continue
         numbers, bad = numeric_text.parse(values, reading)
-        if bad.any():
-            read = numbers.notna().sum()
-            if read / (read + bad.sum()) < numeric_text.NUMERIC_SHARE:
-                continue  # the sample looked numeric, the whole column is not: a category
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            what = numeric_text.describe(reading)
-            raise LayerwiseError(f"{where}: column '{column}' row {row + 1}: {values.iloc[row]!r} is not "
-                                 f"{what} (the rest of the column is {'dates' if what == 'a date' else 'numeric'})")
+        read = numbers.notna().sum()
+        if bad.any() and read / (read + bad.sum()) < numeric_text.NUMERIC_SHARE:
+            continue  # the sample looked numeric, the whole column is not: a category
+        numeric_text.check_unreadable(values, bad, reading, where, column, " (the rest of the column is numeric)")
         frame[column], readings[column] = numbers, reading
     return readings
 
