@@ -41,6 +41,10 @@ def years(text: str) -> float:
     ("2017-06", "date", years("2017-06-01")),  # a month: its first day
     ("13/01/2017", "date_dayfirst", years("2017-01-13")), ("01/13/2017", "date_monthfirst", years("2017-01-13")),
     ("06/07/2017", "date_dayfirst", years("2017-07-06")), ("06/07/2017", "date_monthfirst", years("2017-06-07")),
+    ("6-Aug-09", "date:%d-%b-%y", years("2009-08-06")), ("OCT-75", "date:%b-%y", years("1975-10-01")),
+    ("March 15, 2019", "date:%B %d, %Y", years("2019-03-15")),
+    ("2:31:38", "time", 2 * 3600 + 31 * 60 + 38), ("59:30", "time", 59 * 60 + 30), ("13:45", "time", 13 * 60 + 45),
+    ("0:00:01.5", "time", 1.5),
 ])
 def test_a_value_reads_as_the_number_it_writes(text, reading, expected):
     for dtype in (object, "str"):  # Python objects (DataFrames, JSON) and pandas' text (a CSV read)
@@ -58,7 +62,8 @@ def test_missing_markers_are_gaps_not_errors(marker):
 
 @pytest.mark.parametrize(("text", "reading"), [
     ("person 1", "number"), ("1,5", "number"), ("0,126", "number"), ("12,34,567", "number"), ("1.2.3", "number"),
-    ("2017", "date"), ("2017-13-01", "date"), ("1234-05", "date"), ("yesterday", "date"), ("06/07/2017", "date"), ("$", "number"),
+    ("2017", "date"), ("2017-13-01", "date"), ("1234-05", "date"), ("1:5", "time"), ("12:61", "time"),
+    ("Sept 5, 2019", "date:%b %d, %Y"), ("yesterday", "date"), ("06/07/2017", "date"), ("$", "number"),
 ])
 def test_text_that_is_no_value_of_the_reading_is_flagged(text, reading):
     values, bad = parse(pd.Series([text]), reading)
@@ -77,6 +82,11 @@ def test_text_that_is_no_value_of_the_reading_is_flagged(text, reading):
     (["13/01/2017", "06/07/2017"], ",", "date_dayfirst"),
     (["01/13/2017", "06/07/2017"], ",", "date_monthfirst"),
     (["01/02/2017", "06/07/2017"], ",", None),  # nothing settles day or month first: a category
+    (["6-Aug-09", "10-Aug-09", "11-Aug-09"], ",", "date:%d-%b-%y"),
+    (["Mar-2018", "Feb-2018"], ",", "date:%b-%Y"),
+    (["02:31:38", "2:22:54", "59:30"], ",", "time"),
+    (["1:5", "6:10", "11:15"], ",", None),  # line ranges, not times
+    (["Jan", "Feb", "Mar"], ",", None),  # months without a year: a category
     (["person 1", "person 2", "person 3"], ",", None),
     (["02139", "02139-1234", "10001-0001"], ",", None),  # ZIP+4 codes: a category
     (["?", "-", None], ",", None),  # markers only: nothing to read

@@ -206,9 +206,8 @@ def _features(preprocessor) -> str:
     state = preprocessor.state
     if state["kind"] == "image":
         return f"<p>images of shape {tuple(state['shape'])}, pixels divided by {state['scale']:g}</p>"
-    read_as = {"date": "date, in years", "date_dayfirst": "date (day first), in years",
-               "date_monthfirst": "date (month first), in years", "decimal_comma": "number, decimal comma"}
-    rows = [[c["name"], read_as.get(c.get("reading"), "number"),
+    read_as = {"date": "date, in years", "decimal": "number, decimal comma", "time": "time, in seconds"}
+    rows = [[c["name"], read_as.get(c.get("reading", "number").partition(":")[0].partition("_")[0], "number"),
              f"missing -> {c['median']:.4g}" + (" (+ indicator)" if c["indicator"] else ""),
              c["mean"], c["std"]] for c in state["numeric"]]
     rows += [[c["name"], "category", f"one-hot over {len(c['categories'])} values"

@@ -25,6 +25,12 @@ Readings:
 - "date_dayfirst" / "date_monthfirst": slash dates "06/07/2017", only when some value of the
   column settles the order (a first part above 12 means day first, a second part above 12 month
   first); a column no value settles stays text (a category), rather than a guess.
+- "date:<strptime format>": dates with month names in one of MONTH_FORMATS ("6-Aug-09",
+  "Mar-2018", "March 15, 2019"; a two-digit year 69-99 is 19xx, 00-68 20xx, as strptime reads it).
+- "time": durations and clock times "2:31:38", "9:47", "13:45" -> seconds, the last part being
+  seconds: h:mm:ss is h*3600 + m*60 + s and a:bb is a*60 + b, so a race-time column mixing
+  "59:30" and "1:02:10" reads right; a column of hh:mm times of day reads as 60x its minutes, a
+  scale the standardisation removes.
 
 In every reading these mean a missing value (case-insensitive, spaces around ignored):
 MISSING_MARKERS ("?", "-", "NA", "n/a", "null", "missing", "unknown", spreadsheet errors "#DIV/0!"
@@ -49,7 +55,11 @@ NUMERIC_SHARE = 0.8  # share of a column's non-missing values that must read for
 SAMPLE_VALUES = 500  # distinct values a column's reading is judged from before one full parse
 BOOLEAN_TEXT = {"true": 1.0, "false": 0.0}  # as read_csv reads a True/False column
 
-DATE_READINGS = ("date", "date_dayfirst", "date_monthfirst")
+DATE_READINGS = ("date", "date_dayfirst", "date_monthfirst")  # and "date:<format>" (MONTH_FORMATS)
+MONTH_FORMATS = ("%d-%b-%y", "%d-%b-%Y", "%b-%y", "%b-%Y", "%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y",
+                 "%b %Y", "%B %Y")
+MONTH_NAME = r"(?i)\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
+CLOCK = r"(\d{1,3}):([0-5]\d)(?::([0-5]\d(?:\.\d+)?))?"  # [h:]mm:ss or h:mm
 
 CURRENCY = "$€£¥"
 SPACES = " \u00a0\u202f"  # a space, a no-break space and a narrow no-break space group thousands too
@@ -81,8 +91,8 @@ def parse(values, reading: str = "number"):
         return fractional_years(values), bad
     if pd.api.types.is_bool_dtype(values.dtype) or pd.api.types.is_numeric_dtype(values.dtype):
         return values.astype(np.float64), bad
-    dates = reading in DATE_READINGS
-    if dates or values.dtype != object:  # all text: one pass of the text rules
+    dates = is_date(reading)
+    if dates or reading == "time" or values.dtype != object:  # all text: one pass of the text rules
         numbers = pd.Series(np.nan, index=values.index)
     else:  # Python objects (a DataFrame, JSON, --values): numbers as they are, the text among them read
         numbers = pd.to_numeric(values, errors="coerce").astype(np.float64)
@@ -90,7 +100,8 @@ def parse(values, reading: str = "number"):
     text = values[rest].astype(str).str.strip()
     text = text[~text.str.lower().isin(MISSING_MARKERS)]
     if len(text):
-        read = _read_dates(text, reading) if dates else _read_numbers(text, reading)
+        read = _read_dates(text, reading) if dates else _read_times(text) if reading == "time" \
+            else _read_numbers(text, reading)
         numbers.loc[read.index] = read
         bad.loc[read.index] = read.isna()
     return numbers, bad
@@ -123,10 +134,24 @@ def _rewrite(text, shape: str, pattern: str, replacement: str) -> None:
         text.iloc[chosen] = text.iloc[chosen].str.replace(pattern, replacement, regex=True)
 
 
+def is_date(reading: str) -> bool:
+    return reading in DATE_READINGS or reading.startswith("date:")
+
+
+def _read_times(text):
+    """Stripped text -> seconds (NaN where it is not [h:]mm:ss or h:mm)."""
+    parts = text.str.extract(f"^{CLOCK}$").astype(np.float64)
+    three = parts[2].notna()
+    return (parts[0] * np.where(three, 3600.0, 60.0) + parts[1] * np.where(three, 60.0, 1.0)
+            + parts[2].fillna(0.0)).astype(np.float64)
+
+
 def _read_dates(text, reading: str):
     """Stripped text -> fractional years (NaN where it is not a date in `reading`)."""
     import pandas as pd
 
+    if reading.startswith("date:"):
+        return fractional_years(pd.to_datetime(text, format=reading[len("date:"):], errors="coerce"))
     for pattern, iso in TO_ISO:
         text = text.str.replace(pattern, iso, regex=True)
     if reading in SLASH_TO_ISO:
@@ -168,6 +193,10 @@ def detect(values, sep: Optional[str] = None) -> Optional[str]:
     if text.str.contains(",", regex=False).any():  # a decimal comma needs a comma to mean anything
         numbers = ["decimal_comma", "number"] if sep == ";" else ["number", "decimal_comma"]
     candidates = [*numbers, "date", *_slash_order(text)]
+    if text.str.contains(":", regex=False).any():
+        candidates.append("time")
+    if text.str.contains(MONTH_NAME, regex=True).any():
+        candidates += [f"date:{format}" for format in MONTH_FORMATS]
     shares = [parse(text, reading)[0].notna().mean() for reading in candidates]
     best = int(np.argmax(shares))  # the first of equals: the preferred reading
     return candidates[best] if shares[best] >= NUMERIC_SHARE else None
@@ -188,7 +217,7 @@ def _slash_order(text) -> list[str]:
 def check_unreadable(values, bad, reading: str, where: str, column: str, context: str = "") -> None:
     """Values of a numeric column that its reading cannot read (`bad`, from `parse`): an error
     naming the first, for numbers (a stray word there hides a typo or a code: the user decides);
-    a warning for dates, which read as missing (real date columns hold ranges such as
+    a warning for dates and times, which read as missing (real date columns hold ranges such as
     '09/20/2011 - 10/28/2011' and codes such as '3/-9/1848' for an unknown day)."""
     from ..errors import LayerwiseError, warn
 
@@ -196,8 +225,9 @@ def check_unreadable(values, bad, reading: str, where: str, column: str, context
         return
     row = int(np.flatnonzero(bad.to_numpy())[0])
     value = values.iloc[row]
-    if reading in DATE_READINGS:
-        warn(f"{where}: column '{column}': {int(bad.sum())} value(s) are not dates (row {row + 1}: {value!r}); "
+    if is_date(reading) or reading == "time":
+        what = "times" if reading == "time" else "dates"
+        warn(f"{where}: column '{column}': {int(bad.sum())} value(s) are not {what} (row {row + 1}: {value!r}); "
              "they are read as missing")
         return
     raise LayerwiseError(f"{where}: column '{column}' row {row + 1}: {value!r} is not a number{context}")
