@@ -165,7 +165,7 @@ def test_parsed_columns_carry_the_signal_a_categorical_reading_loses(tmp_path):
     assert scores["odd"] > 0.9 and scores["odd"] > scores["words"] + 0.15, scores
     state = json.loads((tmp_path / "odd" / "model.json").read_text())["preprocessing"]
     assert {c["name"]: c.get("reading") for c in state["numeric"]} == \
-        {"x1": None, "money": None, "pct": None, "date": "date"}
+        {"x1": "number", "money": "number", "pct": "number", "date": "date"}
     assert next(c for c in state["numeric"] if c["name"] == "x1")["indicator"]  # '?' is a gap, imputed
 
 
@@ -250,3 +250,29 @@ def test_a_date_column_reads_odd_values_as_missing_with_a_warning():
     with pytest.warns(LayerwiseWarning, match="t.csv: column 'when': 1 value.* not dates .row 10: '09/20/2011"):
         assert check_numeric_columns(frame, "t.csv") == {"when": "date"}
     assert frame["when"].iloc[0] == pytest.approx(years("2011-01-11")) and math.isnan(frame["when"].iloc[9])
+
+
+@pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
+def test_serve_takes_text_for_columns_trained_from_text(tmp_path):
+    """JSON may carry "$1,200" and "2018-01-05" for such columns, read as predict reads them."""
+    pytest.importorskip("fastapi")
+    import layerwise
+    from fastapi.testclient import TestClient
+    from layerwise.serve import create_app
+
+    table = odd_table(120, seed=4)
+    table.to_csv(tmp_path / "odd.csv", index=False)
+    assert run_cli(["train", "--data", tmp_path / "odd.csv", "--target", "y", "--out", tmp_path / "run",
+                    "--epochs", "2", "--hidden", "8"]).code == 0
+    raw = table.drop(columns="y").iloc[:3]
+    want = layerwise.load(tmp_path / "run").predict(raw)
+    with TestClient(create_app(tmp_path / "run")) as client:
+        assert client.get("/model").json()["read_from_text"] == \
+            {"x1": "number", "money": "number", "pct": "number", "date": "date"}
+        records = [{**row, "x1": None if row["x1"] == "?" else float(row["x1"])} for row in raw.to_dict("records")]
+        body = client.post("/predict", json={"records": records}).json()
+        np.testing.assert_allclose(body["predictions"], want, rtol=1e-5)
+        rows = raw.to_numpy().tolist()  # every value as text, '?' included
+        np.testing.assert_allclose(client.post("/predict", json={"rows": rows}).json()["predictions"], want, rtol=1e-5)
+        bad = client.post("/predict", json={"rows": [["1", "$ twelve", "3%", "2018-01-05"]]})
+        assert bad.status_code == 422 and "'$ twelve' is not a number" in bad.text

@@ -107,15 +107,19 @@ def _schemas(predictor, max_rows: int):
 
     from pydantic import BaseModel, ConfigDict, Discriminator, Field, Strict, Tag, create_model
 
-    number = Optional[Annotated[float, Strict(), Field(allow_inf_nan=False, ge=-MAX_ABS_VALUE, le=MAX_ABS_VALUE)]]
+    finite = Annotated[float, Strict(), Field(allow_inf_nan=False, ge=-MAX_ABS_VALUE, le=MAX_ABS_VALUE)]
+    number = Optional[finite]
     text = Optional[Annotated[str, Strict()]]  # a category; null or unseen = none of them
+    # a number the training data wrote as text ("$1,200", "2017-06-27"): a number, or text read the same way
+    number_or_text = Optional[Union[finite, Annotated[str, Strict()]]]
     categorical = {c["name"] for c in predictor.preprocessor.state.get("categorical", [])}
+    from_text = {c["name"] for c in predictor.preprocessor.state.get("numeric", []) if "reading" in c}
     columns = predictor.preprocessor.input_columns
-    types = [text if name in categorical else number for name in columns]
+    types = [text if name in categorical else number_or_text if name in from_text else number for name in columns]
     fields = {f"column_{j}": (kind, Field(..., alias=name)) for j, (name, kind) in enumerate(zip(columns, types))}
     # extra keys are allowed (and reported in `warnings`): the ID column, or columns predict would ignore
     record = create_model("Record", __config__=ConfigDict(extra="allow", populate_by_name=False), **fields)
-    if categorical:  # mixed types: one schema per position (JSON Schema prefixItems)
+    if categorical or from_text:  # mixed types: one schema per position (JSON Schema prefixItems)
         row = Annotated[tuple[tuple(types)], Field(description=f"values in column order: {', '.join(columns)}")]
     else:
         row = Annotated[list[number], Field(min_length=len(columns), max_length=len(columns),
@@ -167,10 +171,11 @@ def _frame(predictor, key: str, rows: list):
     if predictor.preprocessor.kind == "table":
         import pandas as pd
 
-        categorical = {c["name"] for c in predictor.preprocessor.state["categorical"]}
+        state = predictor.preprocessor.state  # categories, and numbers that may come as text, the transform reads
+        as_given = {c["name"] for c in state["categorical"]} | {c["name"] for c in state["numeric"] if "reading" in c}
         frame = pd.DataFrame(rows, columns=columns, dtype=object)
         for name in columns:
-            if name not in categorical:
+            if name not in as_given:
                 frame[name] = pd.to_numeric(frame[name]).astype(np.float64)  # None -> NaN
         return frame
     return np.array(rows, dtype=np.float64)  # None -> NaN
@@ -232,6 +237,8 @@ def _model_info(predictor, run_dir: Path, max_rows: int, max_body_bytes: int) ->
         "run": run_dir.name, "task": predictor.task, "classes": predictor.encoder.classes,
         "targets": predictor.meta.get("targets"), "input_columns": predictor.preprocessor.input_columns,
         "categorical": {c["name"]: c["categories"] for c in state.get("categorical", [])},
+        # numeric columns that may come as text, and how it is read (data/numeric_text.py)
+        "read_from_text": {c["name"]: c["reading"] for c in state.get("numeric", []) if "reading" in c},
         "feature_names": predictor.preprocessor.feature_names, "network": predictor.meta.get("network"),
         "config": config, "test_metrics": _test_metrics(summary),
         "layerwise_version": predictor.meta.get("layerwise_version"),

@@ -306,8 +306,8 @@ def _fit_table(frame, rows=None, min_category_count: int = 0, max_categories: Op
     categories = [onehot.fit_column(name, frame[name] if rows is None else frame[name].iloc[rows],
                                     min_category_count, max_categories) for name in categorical]
     stats = _numeric_stats(numeric_rows(frame, numeric), numeric, rows)
-    for column in stats:  # how new rows' text is read: "number" (the default) is not written
-        if readings.get(column["name"], "number") != "number":
+    for column in stats:  # a column read from text: how new rows' text is read (serve takes text for it)
+        if column["name"] in readings:
             column["reading"] = readings[column["name"]]
     return {"kind": "table", "columns": [str(c) for c in frame.columns], "numeric": stats, "categorical": categories}
 
