@@ -25,7 +25,9 @@ class Dataset:
     task: Optional[str] = None  # a task the source knows (e.g. sum3 is regression)
     description: str = ""
     unused_columns: list[str] = field(default_factory=list)  # table columns left out by data.features/ignore/id_column
-    readings: dict[str, str] = field(default_factory=dict)  # table columns read from text: data/numeric_text.py
+    # table columns read from text (data/numeric_text.py): {column: reading}; None until the table's
+    # text has been judged (a file's when read; an in-memory DataFrame's in training.prepare)
+    readings: Optional[dict[str, str]] = None
 
     def __len__(self) -> int:
         return len(self.X)

@@ -19,9 +19,9 @@ Readings:
   thirty-four unless another value in the column shows a decimal comma.
 - "date": ISO dates and date-times ("2017-06-27", "2017-06-27 13:45[:00]", "2017-06-27T13:45:00Z",
   with or without an offset), months ("2017-06": its first day), "2017/06/27", and day-first
-  dotted "27.06.2017" -> the date as
-  fractional years (2017-06-27 -> 2017.486...; periodic embeddings can learn a yearly season from
-  it). Times with an offset are read in UTC; so are tz-aware datetime64 columns (Parquet).
+  dotted "27.06.2017" -> the date as fractional years (2017-06-27 -> 2017.486...; periodic
+  embeddings can learn a yearly season from it). Times with an offset are read in UTC; so are
+  tz-aware datetime64 columns (Parquet). Naive datetime64 columns are read as they are.
 - "date_dayfirst" / "date_monthfirst": slash dates "06/07/2017", only when some value of the
   column settles the order (a first part above 12 means day first, a second part above 12 month
   first); a column no value settles stays text (a category), rather than a guess.
@@ -37,8 +37,12 @@ MISSING_MARKERS ("?", "-", "NA", "n/a", "null", "missing", "unknown", spreadshee
 ...). A text column is numeric when at least NUMERIC_SHARE of its other values read, judged first
 on up to SAMPLE_VALUES of its distinct values (so a big column is parsed once), then on its rows;
 otherwise it is a category. In a numeric column, a value that does not read is an error naming
-its row (numbers), or missing with a warning (dates): `check_unreadable`. Text that pandas already reads as numbers (zip codes "02139" unquoted) stays numbers;
-a column mixing "02139" and "02139-1234" is a category, as no reading reads the latter.
+its row (numbers), or missing with a warning (dates, times): `check_unreadable`.
+
+Codes: text that pandas already reads as numbers stays numbers (an unquoted zip code column
+"02139" is 2139, as before); a column mixing "02139" and "02139-1234" is a category, as no
+reading reads the latter. A pandas `category` column of numbers written as text is read as
+numbers, as it was before this module; booleans are 1/0.
 """
 
 from __future__ import annotations

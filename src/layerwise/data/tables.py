@@ -151,7 +151,7 @@ def split_target(frame, path: Path, target: Optional[list[str]], need_target: bo
     from ..suggest import did_you_mean
 
     name = path.stem
-    readings = dict(frame.attrs.get(READINGS, {}))
+    readings = frame.attrs.get(READINGS)  # None: a DataFrame given in memory, judged in training.prepare
     if not target:
         if need_target:
             raise LayerwiseError(f"{path}: say which column is the target with --target COLUMN")

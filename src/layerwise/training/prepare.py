@@ -212,17 +212,17 @@ def prepare(config: RunConfig, dataset: Dataset, sample_weight=None, rows=None, 
 def _read_text_columns(dataset: Dataset) -> Dataset:
     """An in-memory table (layerwise.fit, the scikit-learn estimators) with numbers or dates
     written as text, read by the rule a CSV is read by (tables.check_numeric_columns), on a copy:
-    the caller's DataFrame is left as it was. A table read from a file holds no such column any
-    more, nor does a DDP Parquet shard (parquet_rows reads those whole)."""
+    the caller's DataFrame is left as it was. A table read from a file was judged as it was read
+    (`readings` set); a DDP Parquet shard holds no such column (parquet_rows reads those whole)."""
     import pandas as pd
 
     from ..data.tables import check_numeric_columns
 
-    if dataset.kind != "table" or not isinstance(dataset.X, pd.DataFrame):
+    if dataset.readings is not None or dataset.kind != "table" or not isinstance(dataset.X, pd.DataFrame):
         return dataset
     frame = dataset.X.copy(deep=False)  # copy-on-write: converting a column leaves the caller's alone
     found = check_numeric_columns(frame, dataset.name)
-    return replace(dataset, X=frame, readings={**dataset.readings, **found}) if found else dataset
+    return replace(dataset, X=frame if found else dataset.X, readings=found)
 
 
 def _explicit(source: Optional[str], dataset: Dataset, which: str, max_bytes=None) -> Optional[Dataset]:
