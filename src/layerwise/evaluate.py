@@ -113,6 +113,11 @@ def predict_values(run_dir: str | Path, text: str) -> dict[str, Any]:
 
 
 def _number_or_text(text: str):
+    """A plain number as a float (no pandas for one row); other text as it is, for the column's
+    reading (data/numeric_text.py) to read as a CSV cell is read. Python's float() also takes
+    '1_000' and non-ASCII digits, which a CSV cell does not: those stay text."""
+    if not text.isascii() or "_" in text:
+        return text
     try:
         return float(text)
     except ValueError:
