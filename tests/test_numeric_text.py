@@ -276,3 +276,9 @@ def test_serve_takes_text_for_columns_trained_from_text(tmp_path):
         np.testing.assert_allclose(client.post("/predict", json={"rows": rows}).json()["predictions"], want, rtol=1e-5)
         bad = client.post("/predict", json={"rows": [["1", "$ twelve", "3%", "2018-01-05"]]})
         assert bad.status_code == 422 and "'$ twelve' is not a number" in bad.text
+
+
+def test_a_typed_row_takes_csv_quoting_and_leaves_text_to_the_column():
+    from layerwise.data.numeric_text import typed_row
+
+    assert typed_row('5.1, "$1,200",red,,1_000,-2e3') == [5.1, "$1,200", "red", None, "1_000", -2000.0]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
@@ -93,16 +92,16 @@ def predict_values(run_dir: str | Path, text: str) -> dict[str, Any]:
     """One row given as 'v1,v2,...' in the order of the model's raw input columns (CSV quoting
     for a value with a comma: '1,"$1,200",red'), each read as the column was in training. Dense
     networks are run in NumPy (`light_predict`): one row does not need torch's ~1 s import."""
+    from .data.numeric_text import typed_row
     from .light_predict import load_light
 
     _check_complete(Path(run_dir))
     predictor = load_light(run_dir) or load_predictor(run_dir)
     columns = predictor.preprocessor.input_columns
-    values = [v.strip() for v in next(csv.reader([text], skipinitialspace=True), [""])]  # "a,\"$1,200\"": CSV quoting
-    if len(values) != len(columns):
+    row = typed_row(text)
+    if len(row) != len(columns):
         raise LayerwiseError(f"--values: expected {len(columns)} values"
-                             f"{' (' + ', '.join(columns) + ')' if len(columns) <= 20 else ''}, got {len(values)}")
-    row = [_number_or_text(v) for v in values]
+                             f"{' (' + ', '.join(columns) + ')' if len(columns) <= 20 else ''}, got {len(row)}")
     if predictor.preprocessor.kind == "table":
         X = np.asarray([row], dtype=object)  # the raw columns in order: no pandas for one row
     else:
@@ -110,18 +109,6 @@ def predict_values(run_dir: str | Path, text: str) -> dict[str, Any]:
             raise LayerwiseError("--values: every value must be a number for this model")
         X = np.asarray([row], dtype=np.float64)
     return {k: _plain(v[0]) for k, v in prediction_columns(predictor, X, where="--values").items()}
-
-
-def _number_or_text(text: str):
-    """A plain number as a float (no pandas for one row); other text as it is, for the column's
-    reading (data/numeric_text.py) to read as a CSV cell is read. Python's float() also takes
-    '1_000' and non-ASCII digits, which a CSV cell does not: those stay text."""
-    if not text.isascii() or "_" in text:
-        return text
-    try:
-        return float(text)
-    except ValueError:
-        return text if text else None
 
 
 def _plain(value):

@@ -221,6 +221,22 @@ def _slash_order(text) -> list[str]:
     return ["date_dayfirst" if day_first else "date_monthfirst"]
 
 
+def typed_row(text: str) -> list:
+    """One row typed on a command line ('5.1,"$1,200",red': CSV quoting for a comma inside a
+    value) -> its values: plain numbers as floats (no pandas for one row), other text as it is,
+    for the column's reading to read as a CSV cell is read, and None for an empty value. Python's
+    float() also takes '1_000' and non-ASCII digits, which a CSV cell does not: those stay text."""
+    import csv
+
+    values = []
+    for part in (p.strip() for p in next(csv.reader([text], skipinitialspace=True), [""])):
+        try:
+            values.append(float(part) if part.isascii() and "_" not in part else part)
+        except ValueError:
+            values.append(part)
+    return [value if value != "" else None for value in values]
+
+
 def check_unreadable(values, bad, reading: str, where: str, column: str, context: str = "") -> None:
     """Values of a numeric column that its reading cannot read (`bad`, from `parse`): an error
     naming the first, for numbers (a stray word there hides a typo or a code: the user decides);

@@ -14,16 +14,13 @@ from .numbers import num
 
 
 def _raw_values(text) -> list:
-    """'5.1,3.5,red' -> [5.1, 3.5, 'red']: numbers where they parse, text for categories."""
+    """'5.1,3.5,red' -> [5.1, 3.5, 'red']: numbers where they parse, text for categories and for
+    numbers written as text, as `predict --values` reads a row (numeric_text.typed_row)."""
     if not isinstance(text, str):
         return list(np.asarray(text, dtype=object).reshape(-1))
-    values = []
-    for part in (p.strip() for p in text.split(",")):
-        try:
-            values.append(float(part))
-        except ValueError:
-            values.append(part)
-    return values
+    from ..data.numeric_text import typed_row
+
+    return typed_row(text)
 
 
 def preprocess(net: DenseNet, raw, where: str) -> tuple[np.ndarray, str]:
