@@ -45,6 +45,8 @@ def years(text: str) -> float:
     ("March 15, 2019", "date:%B %d, %Y", years("2019-03-15")),
     ("2:31:38", "time", 2 * 3600 + 31 * 60 + 38), ("59:30", "time", 59 * 60 + 30), ("13:45", "time", 13 * 60 + 45),
     ("0:00:01.5", "time", 1.5),
+    ("1,248 CC", "unit:cc", 1248.0), ("23.4 kmpl", "unit:kmpl", 23.4), ("2 BHK", "unit:bhk", 2.0),
+    ("1 year", "unit:year", 1.0), ("10 Years", "unit:year", 10.0), ("21st", "unit:th", 21.0), ("1000", "unit:cc", 1000.0),
 ])
 def test_a_value_reads_as_the_number_it_writes(text, reading, expected):
     for dtype in (object, "str"):  # Python objects (DataFrames, JSON) and pandas' text (a CSV read)
@@ -63,7 +65,7 @@ def test_missing_markers_are_gaps_not_errors(marker):
 @pytest.mark.parametrize(("text", "reading"), [
     ("person 1", "number"), ("1,5", "number"), ("0,126", "number"), ("12,34,567", "number"), ("1.2.3", "number"),
     ("2017", "date"), ("2017-13-01", "date"), ("1234-05", "date"), ("1:5", "time"), ("12:61", "time"),
-    ("Sept 5, 2019", "date:%b %d, %Y"), ("yesterday", "date"), ("06/07/2017", "date"), ("$", "number"),
+    ("Sept 5, 2019", "date:%b %d, %Y"), ("20 km/kg", "unit:kmpl"), ("yesterday", "date"), ("06/07/2017", "date"), ("$", "number"),
 ])
 def test_text_that_is_no_value_of_the_reading_is_flagged(text, reading):
     values, bad = parse(pd.Series([text]), reading)
@@ -87,6 +89,10 @@ def test_text_that_is_no_value_of_the_reading_is_flagged(text, reading):
     (["02:31:38", "2:22:54", "59:30"], ",", "time"),
     (["1:5", "6:10", "11:15"], ",", None),  # line ranges, not times
     (["Jan", "Feb", "Mar"], ",", None),  # months without a year: a category
+    (["1248 CC", "1197 CC", "998 CC", "1000"], ",", "unit:cc"),
+    (["1st", "2nd", "3rd"], ",", "unit:th"),
+    (["12A", "13B", "14C"], ",", None),  # no unit most values share
+    ([*map(str, range(100, 120)), "207a"], ",", "number"),  # an ID with a letter is no unit (and an error)
     (["person 1", "person 2", "person 3"], ",", None),
     (["02139", "02139-1234", "10001-0001"], ",", None),  # ZIP+4 codes: a category
     (["?", "-", None], ",", None),  # markers only: nothing to read

@@ -206,7 +206,8 @@ def _features(preprocessor) -> str:
     state = preprocessor.state
     if state["kind"] == "image":
         return f"<p>images of shape {tuple(state['shape'])}, pixels divided by {state['scale']:g}</p>"
-    read_as = {"date": "date, in years", "decimal": "number, decimal comma", "time": "time, in seconds"}
+    read_as = {"date": "date, in years", "decimal": "number, decimal comma", "time": "time, in seconds",
+               "unit": "number, unit dropped"}
     rows = [[c["name"], read_as.get(c.get("reading", "number").partition(":")[0].partition("_")[0], "number"),
              f"missing -> {c['median']:.4g}" + (" (+ indicator)" if c["indicator"] else ""),
              c["mean"], c["std"]] for c in state["numeric"]]

@@ -31,6 +31,9 @@ Readings:
   seconds: h:mm:ss is h*3600 + m*60 + s and a:bb is a*60 + b, so a race-time column mixing
   "59:30" and "1:02:10" reads right; a column of hh:mm times of day reads as 60x its minutes, a
   scale the standardisation removes.
+- "unit:<unit>": numbers followed by one unit the column shares ("1248 CC", "23.4 kmpl", "2 BHK",
+  "5 years" with "1 year", ordinals "3rd" with "21st") -> the number; a value in another unit
+  ("20 km/kg" in a kmpl column) reads as missing, with a warning.
 
 In every reading these mean a missing value (case-insensitive, spaces around ignored):
 MISSING_MARKERS ("?", "-", "NA", "n/a", "null", "missing", "unknown", spreadsheet errors "#DIV/0!"
@@ -64,6 +67,8 @@ MONTH_FORMATS = ("%d-%b-%y", "%d-%b-%Y", "%b-%y", "%b-%Y", "%d %b %Y", "%d %B %Y
                  "%b %Y", "%B %Y")
 MONTH_NAME = r"(?i)\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
 CLOCK = r"(\d{1,3}):([0-5]\d)(?::([0-5]\d(?:\.\d+)?))?"  # [h:]mm:ss or h:mm
+WITH_UNIT = r"^([+-]?\d[\d,.' ]*?)\s*([A-Za-zµ°][A-Za-zµ°/.]{0,11})$"  # "1248 CC", "23.4 kmpl", "3rd"
+ORDINAL = {"st": "th", "nd": "th", "rd": "th"}  # 1st 2nd 3rd 4th: one unit
 
 CURRENCY = "$€£¥"
 SPACES = " \u00a0\u202f"  # a space, a no-break space and a narrow no-break space group thousands too
@@ -96,7 +101,7 @@ def parse(values, reading: str = "number"):
     if pd.api.types.is_bool_dtype(values.dtype) or pd.api.types.is_numeric_dtype(values.dtype):
         return values.astype(np.float64), bad
     dates = is_date(reading)
-    if dates or reading == "time" or values.dtype != object:  # all text: one pass of the text rules
+    if reading not in ("number", "decimal_comma") or values.dtype != object:  # all text: one pass of the rules
         numbers = pd.Series(np.nan, index=values.index)
     else:  # Python objects (a DataFrame, JSON, --values): numbers as they are, the text among them read
         numbers = pd.to_numeric(values, errors="coerce").astype(np.float64)
@@ -105,6 +110,7 @@ def parse(values, reading: str = "number"):
     text = text[~text.str.lower().isin(MISSING_MARKERS)]
     if len(text):
         read = _read_dates(text, reading) if dates else _read_times(text) if reading == "time" \
+            else _read_with_unit(text, reading[len("unit:"):]) if reading.startswith("unit:") \
             else _read_numbers(text, reading)
         numbers.loc[read.index] = read
         bad.loc[read.index] = read.isna()
@@ -143,6 +149,23 @@ def _rewrite(text, hint: str, shape: str, pattern: str, replacement: str) -> Non
 
 def is_date(reading: str) -> bool:
     return reading in DATE_READINGS or reading.startswith("date:")
+
+
+def _unit_keys(units):
+    """Units as one column compares them: lower case, no trailing '.', singular ("Years" ->
+    "year"), ordinal suffixes as one."""
+    keys = units.str.lower().str.rstrip(".")
+    keys = keys.mask(keys.str.len() > 2, keys.str.replace(r"s$", "", regex=True))
+    return keys.replace(ORDINAL)
+
+
+def _read_with_unit(text, unit: str):
+    """Stripped text -> float64: the number before `unit`, or a number alone (NaN where another
+    unit follows it)."""
+    parts = text.str.extract(WITH_UNIT)
+    same = (_unit_keys(parts[1]) == unit).fillna(False).to_numpy(dtype=bool)
+    numbers = _read_numbers(text.mask(same, parts[0].str.strip()), "number")
+    return numbers.where(same | parts[1].isna().to_numpy())
 
 
 def _read_times(text):
@@ -204,6 +227,9 @@ def detect(values, sep: Optional[str] = None) -> Optional[str]:
         candidates.append("time")
     if text.str.contains(MONTH_NAME, regex=True).any():
         candidates += [f"date:{format}" for format in MONTH_FORMATS]
+    units = _unit_keys(text.str.extract(WITH_UNIT)[1]).value_counts()
+    if len(units) and units.iloc[0] >= len(text) / 2:  # a unit most values carry ("207a" among IDs is no unit)
+        candidates.append(f"unit:{units.index[0]}")
     shares = [parse(text, reading)[0].notna().mean() for reading in candidates]
     best = int(np.argmax(shares))  # the first of equals: the preferred reading
     return candidates[best] if shares[best] >= NUMERIC_SHARE else None
@@ -240,7 +266,7 @@ def typed_row(text: str) -> list:
 def check_unreadable(values, bad, reading: str, where: str, column: str, context: str = "") -> None:
     """Values of a numeric column that its reading cannot read (`bad`, from `parse`): an error
     naming the first, for numbers (a stray word there hides a typo or a code: the user decides);
-    a warning for dates and times, which read as missing (real date columns hold ranges such as
+    a warning for dates, times and numbers with a unit, which read as missing (real date columns hold ranges such as
     '09/20/2011 - 10/28/2011' and codes such as '3/-9/1848' for an unknown day)."""
     from ..errors import LayerwiseError, warn
 
@@ -248,8 +274,8 @@ def check_unreadable(values, bad, reading: str, where: str, column: str, context
         return
     row = int(np.flatnonzero(bad.to_numpy())[0])
     value = values.iloc[row]
-    if is_date(reading) or reading == "time":
-        what = "times" if reading == "time" else "dates"
+    if reading not in ("number", "decimal_comma"):
+        what = "times" if reading == "time" else f"in {reading[5:]}" if reading.startswith("unit:") else "dates"
         warn(f"{where}: column '{column}': {int(bad.sum())} value(s) are not {what} (row {row + 1}: {value!r}); "
              "they are read as missing")
         return
