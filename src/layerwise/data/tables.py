@@ -141,7 +141,9 @@ def check_numeric_columns(frame, where: str, sep: Optional[str] = None, known: O
         read = numbers.notna().sum()
         if bad.any() and read / (read + bad.sum()) < numeric_text.NUMERIC_SHARE:
             continue  # the sample looked numeric, the whole column is not: a category
-        numeric_text.check_unreadable(values, bad, reading, where, column, " (the rest of the column is numeric)")
+        numeric_text.check_unreadable(values, bad, reading, where, column,
+                                      " (the rest of the column is numeric); leave the cell empty (or NA) if it "
+                                      f"is missing, or leave the column out (--ignore {column}, data.ignore)")
         frame[column], readings[column] = numbers, reading
     return readings
 
