@@ -100,7 +100,6 @@ def parse(values, reading: str = "number"):
         return fractional_years(values), bad
     if pd.api.types.is_bool_dtype(values.dtype) or pd.api.types.is_numeric_dtype(values.dtype):
         return values.astype(np.float64), bad
-    dates = is_date(reading)
     if reading not in ("number", "decimal_comma") or values.dtype != object:  # all text: one pass of the rules
         numbers = pd.Series(np.nan, index=values.index)
     else:  # Python objects (a DataFrame, JSON, --values): numbers as they are, the text among them read
@@ -109,12 +108,25 @@ def parse(values, reading: str = "number"):
     text = values[rest].astype(str).str.strip()
     text = text[~text.str.lower().isin(MISSING_MARKERS)]
     if len(text):
-        read = _read_dates(text, reading) if dates else _read_times(text) if reading == "time" \
-            else _read_with_unit(text, reading[len("unit:"):]) if reading.startswith("unit:") \
-            else _read_numbers(text, reading)
+        read = _read_text(text, reading)
         numbers.loc[read.index] = read
         bad.loc[read.index] = read.isna()
     return numbers, bad
+
+
+def is_date(reading: str) -> bool:
+    return reading in DATE_READINGS or reading.startswith("date:")
+
+
+def _read_text(text, reading: str):
+    """Stripped text, no missing markers -> float64 by `reading` (NaN where it does not read)."""
+    if is_date(reading):
+        return _read_dates(text, reading)
+    if reading == "time":
+        return _read_times(text)
+    if reading.startswith("unit:"):
+        return _read_with_unit(text, reading[len("unit:"):])
+    return _read_numbers(text, reading)
 
 
 def _read_numbers(text, reading: str):
@@ -145,10 +157,6 @@ def _rewrite(text, hint: str, shape: str, pattern: str, replacement: str) -> Non
         chosen[chosen] = text.iloc[chosen].str.fullmatch(shape).fillna(False).to_numpy(dtype=bool)
     if chosen.any():
         text.iloc[chosen] = text.iloc[chosen].str.replace(pattern, replacement, regex=True)
-
-
-def is_date(reading: str) -> bool:
-    return reading in DATE_READINGS or reading.startswith("date:")
 
 
 def _unit_keys(units):
