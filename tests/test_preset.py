@@ -63,9 +63,11 @@ def test_robust_scaling_is_sklearns_robust_scaler_then_smooth_clip(tmp_path):
 
     rng = np.random.default_rng(1)
     X = np.column_stack([rng.normal(size=500), rng.lognormal(size=500) * 1e4, rng.integers(0, 2, 500)])
+    X[0, 1] = 1e7  # a sentinel-like value, hundreds of IQRs out
     pre = Preprocessor.fit(X, "array", scaling="robust", smooth_clip=True)
     z = RobustScaler().fit(X).transform(X)  # median / IQR; the 0/1 column too (its IQR is 1)
-    want = z / np.sqrt(1 + (z / 3) ** 2)
+    want = z / np.sqrt(1 + (z / 30) ** 2)
+    assert np.abs(z).max() > 100 and np.abs(want).max() < 30  # the sentinel is held near 30, the tail kept
     np.testing.assert_allclose(pre.transform(X), want, rtol=1e-5, atol=1e-6)
 
 

@@ -52,7 +52,7 @@ class DataSpec(_Strict):
     # preset auto turns it on; off under plain, so a tutorial's linear fit still extrapolates)
     clamp_predictions: bool = False
     scaling: Literal["standard", "robust"] = "standard"  # numeric columns: mean/std, or median/IQR
-    smooth_clip: bool = False  # after scaling, x / sqrt(1 + (x/3)^2): outliers squashed to about +-3
+    smooth_clip: bool = False  # after scaling, x / sqrt(1 + (x/30)^2): absurd values squashed to about +-30
     # text columns: categories in fewer training rows than this share one "<other>" one-hot column,
     # with those never seen in training (0: each category its own column; data/categories.py)
     min_category_count: int = Field(0, ge=0)
