@@ -39,8 +39,8 @@ In every reading these mean a missing value (case-insensitive, spaces around ign
 MISSING_MARKERS ("?", "-", "NA", "n/a", "null", "missing", "unknown", spreadsheet errors "#DIV/0!"
 ...). A text column is numeric when at least NUMERIC_SHARE of its other values read, judged first
 on up to SAMPLE_VALUES of its distinct values (so a big column is parsed once), then on its rows;
-otherwise it is a category. In a numeric column, a value that does not read is an error naming
-its row (numbers), or missing with a warning (dates, times): `check_unreadable`.
+otherwise it is a category. In a numeric column, a value that does not read is missing, with a
+warning; a typed row's word where a number goes is an error naming it: `check_unreadable`.
 
 Codes: text that pandas already reads as numbers stays numbers (an unquoted zip code column
 "02139" is 2139, as before); a column mixing "02139" and "02139-1234" is a category, as no
@@ -272,19 +272,28 @@ def typed_row(text: str) -> list:
 
 
 def check_unreadable(values, bad, reading: str, where: str, column: str, context: str = "") -> None:
-    """Values of a numeric column that its reading cannot read (`bad`, from `parse`): an error
-    naming the first, for numbers (a stray word there hides a typo or a code: the user decides);
-    a warning for dates, times and numbers with a unit, which read as missing (real date columns hold ranges such as
-    '09/20/2011 - 10/28/2011' and codes such as '3/-9/1848' for an unknown day)."""
+    """Values of a numeric column that its reading cannot read (`bad`, from `parse`): read as
+    missing with a warning when they are a few cells of a column of data (real tables hold 'T' for
+    a trace of rain, '136A' for a coded height: refusing the table would refuse the user's data),
+    and always for dates, times and numbers with a unit (real date columns hold ranges such as
+    '09/20/2011 - 10/28/2011' and codes such as '3/-9/1848' for an unknown day). An error naming
+    the first when more than 1 - NUMERIC_SHARE of the column's values are not numbers, or the one
+    value of a row typed on the command line or sent to serve: a word where a number goes."""
     from ..errors import LayerwiseError, warn
 
     if not bad.any():
         return
     row = int(np.flatnonzero(bad.to_numpy())[0])
     value = values.iloc[row]
+    count = int(bad.sum())
+    present = int(values.notna().sum())
     if reading not in ("number", "decimal_comma"):
         what = "times" if reading == "time" else f"in {reading[5:]}" if reading.startswith("unit:") else "dates"
-        warn(f"{where}: column '{column}': {int(bad.sum())} value(s) are not {what} (row {row + 1}: {value!r}); "
+        warn(f"{where}: column '{column}': {count} value(s) are not {what} (row {row + 1}: {value!r}); "
              "they are read as missing")
+        return
+    if len(values) > 1 and count <= (1 - NUMERIC_SHARE) * present:
+        warn(f"{where}: column '{column}': {count} value(s) are not numbers (row {row + 1}: {value!r}); they are "
+             f"read as missing{context}")
         return
     raise LayerwiseError(f"{where}: column '{column}' row {row + 1}: {value!r} is not a number{context}")

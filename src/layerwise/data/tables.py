@@ -117,8 +117,8 @@ def _is_pandas_dup(name: str, names: list[str]) -> bool:
 
 def check_numeric_columns(frame, where: str, sep: Optional[str] = None, known: Optional[dict] = None) -> dict[str, str]:
     """Convert, in place, the columns whose values are numbers or dates written as text (and
-    datetime64 columns) to float64, by the rules of data/numeric_text.py; a column of numbers
-    with a few stray words is an error naming the first. Returns {column: reading} of the columns
+    datetime64 columns) to float64, by the rules of data/numeric_text.py; a few stray words in a
+    column of numbers are read as missing, with a warning naming the first. Returns {column: reading} of the columns
     converted, for the preprocessing to read new rows the same way. `sep`: the CSV delimiter.
     known: {column: reading, or None for a category} decided already (a trained run's columns:
     a file of new rows, which alone might not settle a column's reading, is read as training was)."""
@@ -142,8 +142,7 @@ def check_numeric_columns(frame, where: str, sep: Optional[str] = None, known: O
         if bad.any() and read / (read + bad.sum()) < numeric_text.NUMERIC_SHARE:
             continue  # the sample looked numeric, the whole column is not: a category
         numeric_text.check_unreadable(values, bad, reading, where, column,
-                                      " (the rest of the column is numeric); leave the cell empty (or NA) if it "
-                                      f"is missing, or leave the column out (--ignore {column}, data.ignore)")
+                                      f" (leave such cells empty or NA, or the column out: --ignore {column})")
         frame[column], readings[column] = numbers, reading
     return readings
 
