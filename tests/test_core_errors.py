@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from helpers import CliResult, assert_not_complete, assert_user_error, files_under, run_cli, run_subprocess
+from layerwise.errors import LayerwiseWarning
 
 GOOD = "a,b,y\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n2,1,0\n4,3,1\n6,5,0\n8,7,1\n"
 
@@ -27,7 +28,7 @@ TRAIN_CASES = {
                              ["d.csv", "target column 'label' not found", "a, b, y"]),
     "empty file": ({"d.csv": ""}, ["--data", "d.csv", "--target", "y"], ["d.csv", "empty"]),
     "header only": ({"d.csv": "a,b,y\n"}, ["--data", "d.csv", "--target", "y"], ["d.csv", "no data rows"]),
-    "not UTF-8": ({"d.csv": b"a,b,y\n1,\xff\xfe,0\n"}, ["--data", "d.csv", "--target", "y"], ["d.csv", "UTF-8"]),
+    "not text": ({"d.csv": b"a,b,y\n1,\x00\xff\xfe,0\n"}, ["--data", "d.csv", "--target", "y"], ["d.csv", "UTF-8"]),
     "duplicate columns": ({"d.csv": "a,a,y\n1,2,0\n3,4,1\n"}, ["--data", "d.csv", "--target", "y"],
                           ["d.csv", "duplicate column", "a"]),
     "ragged rows": ({"d.csv": "a,b,y\n1,2,0\n3,4,1,9\n"}, ["--data", "d.csv", "--target", "y"],
@@ -172,6 +173,16 @@ def test_errors_reach_a_real_terminal_as_one_line(tmp_path: Path) -> None:
                  ["predict", "nowhere", "--values", "1,2"]):
         assert_user_error(run_subprocess(args, cwd=tmp_path))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d.csv"]
+
+
+def test_a_windows_1252_csv_is_read_with_a_warning(tmp_path: Path) -> None:
+    rows = "".join(f"{i},{'Café' if i % 2 else 'Crème'},£{i}.50,{i % 2}\n" for i in range(40))
+    (tmp_path / "d.csv").write_bytes(("a,shop,price,y\n" + rows).encode("cp1252"))  # Excel's "CSV" on Windows
+    from layerwise.data.tables import read_table
+
+    with pytest.warns(LayerwiseWarning, match="d.csv: not UTF-8; read as Windows-1252"):
+        frame = read_table(tmp_path / "d.csv")
+    assert frame["shop"].tolist()[:2] == ["Crème", "Café"] and frame["price"].tolist()[:2] == [0.5, 1.5]
 
 
 def test_bad_flag_value_is_one_line() -> None:

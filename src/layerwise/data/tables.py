@@ -31,7 +31,7 @@ def read_table(path: Path, max_bytes: Optional[int] = None, readings: Optional[d
             frame = pd.read_parquet(path)
         else:
             sep = "\t" if suffix == ".tsv" else sniff_delimiter(path)
-            frame = pd.read_csv(path, sep=sep, skipinitialspace=True, encoding="utf-8", low_memory=False)
+            frame = _read_csv(path, sep)
     except pd.errors.EmptyDataError:
         raise LayerwiseError(f"{path}: file is empty") from None
     except UnicodeDecodeError as exc:
@@ -52,6 +52,27 @@ def read_table(path: Path, max_bytes: Optional[int] = None, readings: Optional[d
     decode_bytes_columns(frame, str(path))
     frame.attrs[READINGS] = check_numeric_columns(frame, str(path), sep, readings)
     return frame
+
+
+def _read_csv(path: Path, sep: str):
+    """UTF-8; failing that, Windows-1252 (what Excel saves as "CSV" on a Western Windows), with a
+    warning, unless the bytes hold control characters no text table has (then UTF-8's error)."""
+    import pandas as pd
+
+    try:
+        return pd.read_csv(path, sep=sep, skipinitialspace=True, encoding="utf-8", low_memory=False)
+    except UnicodeDecodeError:
+        with open(path, "rb") as handle:
+            sample = handle.read(CSV_SNIFF_BYTES)
+        if any(byte < 0x20 and byte not in b"\t\n\r" for byte in sample):
+            raise
+    from ..errors import warn
+
+    warn(f"{path}: not UTF-8; read as Windows-1252 (Latin-1), as Excel writes CSV files. Save it as UTF-8 "
+         "if its accents or symbols read wrong")
+    # cp1252 leaves five bytes undefined; Latin-1 reads every byte
+    encoding = "cp1252" if not any(byte in b"\x81\x8d\x8f\x90\x9d" for byte in path.read_bytes()) else "latin-1"
+    return pd.read_csv(path, sep=sep, skipinitialspace=True, encoding=encoding, low_memory=False)
 
 
 def decode_bytes_columns(frame, where: str) -> None:
