@@ -58,6 +58,15 @@ def test_an_unnamed_integer_sequence_is_also_warned_about(tmp_path) -> None:
     assert any("'PassengerNo' looks like a row ID (the integers 100..139, each once)" in s for s in said), said
 
 
+def test_a_code_named_like_an_id_is_not_warned_about(tmp_path) -> None:
+    """medicaldata's covid_testing has 'test_id' with two values (the assay): a category, not a row ID."""
+    frame = pd.DataFrame({"test_id": ["covid", "xcvd1"] * 20, "subject_id": np.arange(40), "y": [0, 1] * 20})
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    _, said = _train({"data": {"source": str(tmp_path / "d.csv"), "target": "y"}, **TINY}, tmp_path / "run")
+    assert any("'subject_id' looks like a row ID" in s for s in said), said
+    assert not any("'test_id'" in s for s in said), said
+
+
 def test_features_picks_columns_by_name(passengers, tmp_path) -> None:
     run, said = _train(_config(passengers, features=["sex", "fare"]), tmp_path / "run")
     assert layerwise.load(run.dir).preprocessor.input_columns == ["sex", "fare"] and not said

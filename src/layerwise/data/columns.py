@@ -17,6 +17,7 @@ from ..suggest import did_you_mean
 ID_NAME = re.compile(r"^(id|ids|rownames|row_?names|index|idx|row|row_?id|row_?number|unnamed: ?0|\.\.\.1)$"
                      r"|(_|\b)id$", re.IGNORECASE)
 SEQUENCE_ROWS = 20  # below this, 1..n in order is as likely a small count column as an ID
+ID_MIN_DISTINCT = 20  # a column named like an ID with fewer values is a category code (covid's test_id: 2)
 
 
 def check_names(names, columns: list[str], what: str, where: str) -> None:
@@ -60,7 +61,9 @@ def id_like(column, name: str) -> str:
     import pandas as pd
 
     if ID_NAME.search(name.strip()):
-        return f"its name is '{name}'"
+        # an ID tells rows apart: a 'test_id' or 'store_id' with a handful of values is a code
+        distinct = column.nunique()
+        return f"its name is '{name}'" if distinct >= min(len(column), ID_MIN_DISTINCT) else ""
     if not pd.api.types.is_integer_dtype(column) or len(column) < SEQUENCE_ROWS:
         return ""
     values = column.to_numpy()
