@@ -132,23 +132,24 @@ def test_unknown_config_keys_list_the_valid_ones(passengers) -> None:
         layerwise.train({"trainig": {}}, quiet=True)
 
 
-def test_missing_targets_are_an_error_naming_the_option_or_skipped(passengers, tmp_path) -> None:
+def test_missing_targets_are_skipped_with_a_warning_or_an_error_when_asked(passengers, tmp_path) -> None:
     frame = pd.read_csv(passengers)
     frame.loc[[4, 10, 11], "survived"] = np.nan
     frame.to_csv(tmp_path / "gaps.csv", index=False)
     with pytest.raises(LayerwiseError, match=r"target 'survived' is missing at row 5 \(3 rows in all\); "
-                                             r"skip such rows with --drop-missing-target"):
-        layerwise.train(_config(tmp_path / "gaps.csv"), out=tmp_path / "no", quiet=True)
-    run, said = _train(_config(tmp_path / "gaps.csv", drop_missing_target=True, ignore=["rownames"]), tmp_path / "yes")
+                                             r"skip such rows by leaving out --no-drop-missing-target"):
+        layerwise.train(_config(tmp_path / "gaps.csv", drop_missing_target=False), out=tmp_path / "no", quiet=True)
+    run, said = _train(_config(tmp_path / "gaps.csv", ignore=["rownames"]), tmp_path / "yes")  # the default
     assert any("dropped 3 of 80 rows whose target is missing" in s for s in said), said
     summary = run.summary
     assert summary["train_rows"] + summary["val_rows"] + summary["test_rows"] == 77
     assert run.summary["task"] == "binary"
-    # evaluate names the same option in its error, so it takes it too
+    # evaluate skips them too, and stops when told not to
     from helpers import assert_user_error, run_cli
 
-    assert_user_error(run_cli(["evaluate", run.dir, "--data", tmp_path / "gaps.csv"]), "--drop-missing-target")
-    scored = run_cli(["evaluate", run.dir, "--data", tmp_path / "gaps.csv", "--drop-missing-target"])
+    assert_user_error(run_cli(["evaluate", run.dir, "--data", tmp_path / "gaps.csv", "--no-drop-missing-target"]),
+                      "--no-drop-missing-target")
+    scored = run_cli(["evaluate", run.dir, "--data", tmp_path / "gaps.csv"])
     assert scored.code == 0 and "all rows, 77 rows" in scored.out, scored.err
 
 

@@ -37,7 +37,7 @@ TRAIN_CASES = {
                      ["only one class", "need at least 2"]),
     "single text class": ({"d.csv": "a,y\n1,cat\n2,cat\n3,cat\n4,cat\n"}, ["--data", "d.csv", "--target", "y"],
                           ["only one class ('cat')"]),
-    "NaN target": ({"d.csv": GOOD.replace("5,6,0", "5,6,")}, ["--data", "d.csv", "--target", "y"],
+    "NaN target": ({"d.csv": GOOD.replace("5,6,0", "5,6,")}, ["--data", "d.csv", "--target", "y", "--no-drop-missing-target"],
                    ["d.csv", "target 'y' is missing at row 3"]),
     "inf target": ({"d.csv": GOOD.replace("5,6,0", "5,6,inf")}, ["--data", "d.csv", "--target", "y"],
                    ["d.csv", "target 'y' is inf at row 3", "finite"]),

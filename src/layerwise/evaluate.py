@@ -27,7 +27,7 @@ def load_predictor(run_dir: str | Path):
     return load(run_dir)
 
 
-def evaluate_run(run_dir: str | Path, source: str, drop_missing_target: bool = False) -> dict[str, Any]:
+def evaluate_run(run_dir: str | Path, source: str, drop_missing_target: bool = True) -> dict[str, Any]:
     run_dir = Path(run_dir)
     predictor = load_predictor(run_dir)
     targets = predictor.meta.get("targets") or None

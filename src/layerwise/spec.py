@@ -44,7 +44,8 @@ class DataSpec(_Strict):
     features: Optional[list[str]] = None  # use only these columns of a table (default: all but the target)
     ignore: list[str] = Field(default_factory=list)  # columns never used as features (e.g. rownames)
     id_column: Optional[str] = None  # a row ID: not a feature; copied into prediction files and API results
-    drop_missing_target: bool = False  # skip rows whose target is missing (default: an error)
+    # rows whose target is missing are dropped with a warning, as any tabular learner must (false: an error)
+    drop_missing_target: bool = True
     # regression: train on (y - mean) / std of the training targets, predict in the original units
     # (None: the same as `standardize`, so raw-value tutorials stay raw)
     standardize_target: Optional[bool] = None

@@ -67,7 +67,7 @@ def train(
     features: Optional[List[str]] = typer.Option(None, "--features", help="Use only these columns as features: --features age fare (default: all but the target)."),
     ignore: Optional[List[str]] = typer.Option(None, "--ignore", help="Columns never used as features: --ignore rownames (default: none)."),
     id_column: Optional[str] = typer.Option(None, "--id-column", help="Row ID column: not a feature; copied into prediction files and API answers (default: none)."),
-    drop_missing_target: Optional[bool] = typer.Option(None, "--drop-missing-target/--no-drop-missing-target", help="Skip rows whose target is missing (default: no, stop with an error)."),
+    drop_missing_target: Optional[bool] = typer.Option(None, "--drop-missing-target/--no-drop-missing-target", help="Skip rows whose target is missing, with a warning (default: yes); --no-drop-missing-target stops with an error instead."),
     preset: Optional[str] = typer.Option(None, "--preset", help="auto (default): a tuned recipe fills in every setting you leave out (3x256 layers, numeric embeddings, AdamW, one-cycle schedule, epochs from the data size; config.yaml records its choices); plain: exactly the config and the defaults below."),
     hidden: Optional[List[int]] = typer.Option(None, "--hidden", help="Hidden layer sizes: --hidden 100 50 (preset auto: 256 256 256; plain default: 64)."),
     activation: Optional[List[str]] = typer.Option(None, "--activation", help="Hidden activation, one or one per layer: relu, sigmoid, tanh, leaky_relu, gelu, elu, softplus, selu, silu, mish or identity (default relu)."),

@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
 def evaluate(
     run_dir: Path = typer.Argument(..., help="A finished run directory."),
     data: str = typer.Option(..., "--data", help="Labelled data source (its test part is used when it has one)."),
-    drop_missing_target: bool = typer.Option(False, "--drop-missing-target", help="Skip rows whose target is missing (default: stop with an error)."),
+    drop_missing_target: bool = typer.Option(True, "--drop-missing-target/--no-drop-missing-target", help="Skip rows whose target is missing, with a warning (default: yes); --no-drop-missing-target stops with an error instead."),
 ) -> None:
     """Score a trained model on labelled data; print the metrics and write eval.json."""
     from ..evaluate import evaluate_run

@@ -208,7 +208,7 @@ def _rows_with_target(frame, path: Path, target: list[str], drop: bool):
         row = int(np.flatnonzero(gaps)[0]) + 1
         column = next(t for t in target if frame[t].isna().iloc[row - 1])
         raise LayerwiseError(f"{path}: target '{column}' is missing at row {row} ({int(gaps.sum())} rows in all); "
-                             "skip such rows with --drop-missing-target (data.drop_missing_target: true)")
+                             "skip such rows by leaving out --no-drop-missing-target (data.drop_missing_target: true)")
     from ..errors import warn
 
     warn(f"{path}: dropped {int(gaps.sum())} of {len(frame)} rows whose target is missing (data.drop_missing_target)")
