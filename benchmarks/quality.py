@@ -151,8 +151,9 @@ def run_one(model: str, table: str, seed: int, max_rows: int, variant=()) -> dic
 
 
 def report(rows: list[dict]) -> str:
-    """Markdown: mean score per (table, model) over seeds, seconds per fit, and the summary lines."""
-    frame = pd.DataFrame(rows)
+    """Markdown: mean score per (table, model) over seeds, seconds per fit, and the summary lines.
+    A (model, table, seed) measured again counts once, by its latest row (the file keeps history)."""
+    frame = pd.DataFrame(rows).drop_duplicates(["model", "table", "seed"], keep="last")
     models = list(dict.fromkeys(frame["model"]))
     tables = list(dict.fromkeys(frame["table"]))
     mean = frame.groupby(["table", "model"])["score"].mean().unstack()
@@ -181,7 +182,7 @@ def report(rows: list[dict]) -> str:
 def ablation(rows: list[dict]) -> str:
     """Markdown: for each layerwise variant (one recipe ingredient switched back), its mean score
     change against the full default on the (table, seed) pairs both ran."""
-    frame = pd.DataFrame(rows)
+    frame = pd.DataFrame(rows).drop_duplicates(["model", "table", "seed"], keep="last")
     frame = frame[frame["model"].str.startswith("layerwise")]
     full = frame[frame["model"] == "layerwise"].set_index(["table", "seed"])["score"]
     lines = ["| variant (ingredient switched off) | tables | mean score change vs default | per table |",

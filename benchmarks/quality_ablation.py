@@ -24,7 +24,15 @@ STEPS = [
     ("final", "+4k steps (lr_scale .1)", "+ embeddings learn at the network's rate (lr_scale 1, was 0.1)"),
     ("bagging per member+clamp", "final", "+ a bagged ensemble on small tables (3 members up to 4,000 training rows, 2 "
      "up to 6,000; each member its own validation rows and best epoch) and regression predictions clamped to the "
-     "training range: **the default**"),
+     "training range (the default until the next line)"),
+    ("clip 30", "bagging per member+clamp", "+ smooth clipping bounded at 30 instead of RealMLP's 3, x / sqrt(1 + (x/30)^2): "
+     "**the default**"),
+    ("no smooth clip", "bagging per member+clamp", "not kept: no smooth clipping at all (the same gains; a bound of 30 also "
+     "holds sentinel values and typos near 30)"),
+    ("front scale lr x6", "bagging per member+clamp", "not kept: RealMLP's learnable per-input front scale (learning at 6x "
+     "the rate), seed 0"),
+    ("dropout flat_cos", "bagging per member+clamp", "not kept: RealMLP's flat-then-cosine dropout schedule, seed 0 (early "
+     "stopping ends most runs before the schedule moves; mnist1d -1.2)"),
     ("bagging+clamp", "final", "not kept: the same, but one best epoch for all members, chosen on the out-of-fold "
      "prediction (the same mean; kept the per-member choice, which is what each member would pick trained alone)"),
     ("bag x2 sequential", "final", "experiment: 2 bagged members, each its own early stopping (tables done before it was stopped)"),

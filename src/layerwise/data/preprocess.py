@@ -205,9 +205,9 @@ def _row_chunks(matrix, rows: np.ndarray):
 
 # Smooth clipping after robust scaling, x / sqrt(1 + (x / 30)^2): near-linear to about +-10 IQRs, a
 # few absurd values (sentinels, typos) held near +-30. RealMLP bounds at 3, which squashes the
-# informative tails of skewed counts and money: on benchmarks/quality.py a bound of 30 (or none)
-# scored college applications' R^2 0.93 instead of 0.88, doctor visits 0.20 instead of 0.17, and
-# +0.16 points on average over 22 tables x 3 seeds (benchmarks/QUALITY.md). Saved runs keep theirs.
+# informative tails of skewed counts and money: on benchmarks/quality.py's fresh tables, without
+# that squash college applications' R^2 went 0.88 -> 0.94 and doctor visits' 0.17 -> 0.21, while
+# the 22 main tables moved +0.03 points (66 runs; benchmarks/QUALITY.md). Saved runs keep theirs.
 SMOOTH_CLIP = 30.0
 
 
