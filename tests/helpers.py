@@ -97,11 +97,13 @@ def run_limited(args: Iterable, cwd: Optional[Path] = None, seconds: float = LIM
 
 
 def assert_user_error(result: CliResult, *fragments: str) -> str:
-    """Exit 2, exactly one stderr line `error: ...` containing every fragment, no traceback."""
+    """Exit 2, exactly one stderr line `error: ...` containing every fragment, no traceback. Lines
+    `warning: ...` may come before it: what reading the data noticed before the mistake stopped it
+    (a CSV read as Windows-1252, stray words read as gaps) is said too, each on its own line."""
     where = f"exit {result.code}\nstdout: {result.out[-2000:]}\nstderr: {result.err[-2000:]}"
     assert result.code == 2, where
     assert "Traceback" not in result.err + result.out, where
-    lines = result.err.strip().splitlines()
+    lines = [line for line in result.err.strip().splitlines() if not line.startswith("warning: ")]
     assert len(lines) == 1 and lines[0].startswith("error: "), where
     for fragment in fragments:
         assert fragment in lines[0], f"{fragment!r} not in {lines[0]!r}"

@@ -39,6 +39,8 @@ TRAIN_CASES = {
                           ["only one class ('cat')"]),
     "NaN target": ({"d.csv": GOOD.replace("5,6,0", "5,6,")}, ["--data", "d.csv", "--target", "y", "--no-drop-missing-target"],
                    ["d.csv", "target 'y' is missing at row 3"]),
+    "every target missing": ({"d.csv": "a,y\n1,\n2,\n"}, ["--data", "d.csv", "--target", "y"],
+                             ["d.csv", "target (y) is missing in every row"]),
     "inf target": ({"d.csv": GOOD.replace("5,6,0", "5,6,inf")}, ["--data", "d.csv", "--target", "y"],
                    ["d.csv", "target 'y' is inf at row 3", "finite"]),
     "inf feature": ({"d.csv": GOOD.replace("5,6,0", "5,-inf,0")},

@@ -262,8 +262,14 @@ def typed_row(text: str) -> list:
     float() also takes '1_000' and non-ASCII digits, which a CSV cell does not: those stay text."""
     import csv
 
+    from ..errors import LayerwiseError
+
+    try:
+        parts = next(csv.reader([text], skipinitialspace=True), [""])
+    except csv.Error as exc:  # a line break in an unquoted value: not one row
+        raise LayerwiseError(f"--values: not one row of comma-separated values ({exc})") from None
     values = []
-    for part in (p.strip() for p in next(csv.reader([text], skipinitialspace=True), [""])):
+    for part in (p.strip() for p in parts):
         try:
             values.append(float(part) if part.isascii() and "_" not in part else part)
         except ValueError:

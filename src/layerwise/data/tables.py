@@ -209,6 +209,8 @@ def _rows_with_target(frame, path: Path, target: list[str], drop: bool):
         column = next(t for t in target if frame[t].isna().iloc[row - 1])
         raise LayerwiseError(f"{path}: target '{column}' is missing at row {row} ({int(gaps.sum())} rows in all); "
                              "skip such rows by leaving out --no-drop-missing-target (data.drop_missing_target: true)")
+    if gaps.all():
+        raise LayerwiseError(f"{path}: the target ({', '.join(target)}) is missing in every row; nothing to train on")
     from ..errors import warn
 
     warn(f"{path}: dropped {int(gaps.sum())} of {len(frame)} rows whose target is missing (data.drop_missing_target)")
