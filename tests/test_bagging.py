@@ -14,6 +14,7 @@ import layerwise
 from helpers import run_cli
 from layerwise.head import probabilities
 from layerwise.layers.ensemble import mean_prediction
+from layerwise.recipe import MAX_MEMBERS
 
 
 def test_masked_mean_prediction_averages_only_the_flagged_members():
@@ -47,28 +48,28 @@ CONFIG = {"preset": "auto", "data": {"test_split": 0.0},
 def test_preset_auto_bags_small_tables_and_scores_out_of_fold():
     X, y = _table(300)
     run = layerwise.fit(CONFIG, data=(X, y))
-    assert (run.config.training.ensemble, run.config.training.ensemble_kind) == (3, "bagging")
+    assert (run.config.training.ensemble, run.config.training.ensemble_kind) == (MAX_MEMBERS, "bagging")
     from layerwise.training.bagging import member_splits
     from layerwise.training.prepare import load_training_data, prepare
 
     prepared = prepare(run.config.model_copy(deep=True), load_training_data(run.config, (X, y)))
-    splits = member_splits(prepared, 3, 0.2, 5)
+    splits = member_splits(prepared, MAX_MEMBERS, 0.2, 5)
     np.testing.assert_array_equal(splits[0][1], prepared.val_idx)  # member 0 keeps the run's split
     for train, val in splits:
         assert len(val) == len(prepared.val_idx) and not np.intersect1d(train, val).size
         assert len(train) + len(val) == 300
-    assert len({tuple(val) for _, val in splits}) == 3  # each its own validation rows
+    assert len({tuple(val) for _, val in splits}) == MAX_MEMBERS  # each its own validation rows
     # the summary's validation score is out of fold: each held-out row by the members that did not train on it
     held = np.unique(np.concatenate([val for _, val in splits]))
     module = run.predictor.module
     features = torch.from_numpy(prepared.features[held])
     with torch.no_grad():
-        each = np.stack([probabilities("binary", m(features).numpy()) for m in module.members])  # (3, n, 2)
+        each = np.stack([probabilities("binary", m(features).numpy()) for m in module.members])  # (K, n, 2)
     flags = np.stack([np.isin(held, val) for _, val in splits])[..., None]
     oof = (each * flags).sum(0) / flags.sum(0)
     truth = prepared.targets[held].reshape(-1)
     assert run.summary["val_rows"] == len(held)
-    assert len(run.summary["best_epochs"]) == 3 and run.summary["best_epoch"] == max(run.summary["best_epochs"])
+    assert len(run.summary["best_epochs"]) == MAX_MEMBERS and run.summary["best_epoch"] == max(run.summary["best_epochs"])
     assert "each member restored its own best" in run.summary["outcome"]
     assert run.summary["val"]["accuracy"] == pytest.approx(np.mean(oof.argmax(1) == truth))
 
@@ -95,7 +96,7 @@ def test_cli_run_of_a_bagged_table_reloads_predicts_and_refuses_a_missing_split(
     result = run_cli(["train", *common, "--out", tmp_path / "run"])
     assert result.code == 0, result.err
     saved = layerwise.artifacts.read_model_card(tmp_path / "run")
-    assert saved["ensemble"] == 3
+    assert saved["ensemble"] == MAX_MEMBERS
     loaded = layerwise.load(tmp_path / "run")
     values = run_cli(["predict", tmp_path / "run", "--values", "0.5,0.1,-1,2"])
     assert values.code == 0, values.err

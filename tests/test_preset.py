@@ -107,7 +107,7 @@ def test_bagged_members_fall_with_rows_and_with_the_first_layers_width(tmp_path)
         return Dataset(name="t", X=X, y=rng.integers(0, 2, rows), kind="table", target_names=["y"])
 
     config = RunConfig()  # 20% test, then 20% validation: 3,000 rows leave 1,920 training rows
-    assert [auto_members(config, table(rows, 0)) for rows in (3000, 6000, 9000, 12000)] == [3, 3, 2, 1]
+    assert [auto_members(config, table(rows, 0)) for rows in (3000, 4500, 6000, 9000, 12000)] == [5, 4, 3, 2, 1]
     # 3,840 training rows (256 epochs of 15 steps) of 1,080 inputs: 3 members would be 3.2 networks
     # of 1,000 inputs at 4,000 steps, 2 are not; 4,080 inputs are 2.9x such a network's arithmetic
     assert [auto_members(config, table(6000, 1000, columns)) for columns in (1, 4)] == [2, 1]

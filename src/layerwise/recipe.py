@@ -34,18 +34,20 @@ def auto_epochs(train_rows: int, batch_size: int) -> int:
 
 # A bagged ensemble (training/bagging.py) on small tables: K members cost K times one network on a
 # CPU, so K falls with the rows; a 10,000-row table (6,400 training rows) trains one network.
-MEMBER_ROW_BUDGET, MAX_MEMBERS = 12_000, 3
+# 5 members rather than 3 on tables under 2,400 training rows: +0.4 points over 13 small tables x 3
+# seeds (hitters +3.7), where a network costs seconds (benchmarks/QUALITY.md).
+MEMBER_ROW_BUDGET, MAX_MEMBERS = 12_000, 5
 HIDDEN = [256, 256, 256]
 EMBEDDED_SIZE = 4  # values per numeric column out of the periodic embedding (layers/embedding.py)
 # ...and at most the arithmetic of 3 networks at the full step budget on 1,000 inputs (about two
 # minutes on a 2-core CPU): only very wide tables (thousands of one-hot columns) reach it.
-WIDE_INPUTS = 1000
+WIDE_NETWORKS, WIDE_INPUTS = 3, 1000
 
 
 def auto_members(config: RunConfig, dataset) -> int:
-    """Members of preset auto's bagged ensemble for `dataset`: 3 up to 4,000 training rows, 2 up
-    to 6,000, then one network; fewer when the members' arithmetic (steps x multiply-adds per row)
-    would exceed 3 networks' on a table of WIDE_INPUTS inputs. Bagging was worth +0.41 points on
+    """Members of preset auto's bagged ensemble for `dataset`: 5 up to 2,400 training rows, 4 up
+    to 3,000, 3 up to 4,000, 2 up to 6,000, then one network; fewer when the members' arithmetic
+    (steps x multiply-adds per row) would exceed 3 networks' on a table of WIDE_INPUTS inputs. Bagging was worth +0.41 points on
     average over 22 tables x 3 seeds (MNIST-1D +5.9, breast cancer +1.5, ames +1.3) for 3-4x the
     training time where it applies (benchmarks/QUALITY.md)."""
     if dataset.kind == "image" or dataset.y is None:
@@ -56,7 +58,7 @@ def auto_members(config: RunConfig, dataset) -> int:
     rows *= 1 - config.data.val_split
     by_rows = int(MEMBER_ROW_BUDGET // max(rows, 1.0))
     steps = auto_epochs(int(rows), BATCH_SIZE) * math.ceil(rows / BATCH_SIZE)
-    budget = MAX_MEMBERS * STEP_BUDGET * _row_cost(WIDE_INPUTS)
+    budget = WIDE_NETWORKS * STEP_BUDGET * _row_cost(WIDE_INPUTS)
     by_arithmetic = int(budget // max(steps * _row_cost(estimated_inputs(dataset)), 1))
     return max(1, min(MAX_MEMBERS, by_rows, by_arithmetic))
 
