@@ -47,9 +47,11 @@ WIDE_NETWORKS, WIDE_INPUTS = 3, 1000
 def auto_members(config: RunConfig, dataset) -> int:
     """Members of preset auto's bagged ensemble for `dataset`: 5 up to 2,400 training rows, 4 up
     to 3,000, 3 up to 4,000, 2 up to 6,000, then one network; fewer when the members' arithmetic
-    (steps x multiply-adds per row) would exceed 3 networks' on a table of WIDE_INPUTS inputs. Bagging was worth +0.41 points on
-    average over 22 tables x 3 seeds (MNIST-1D +5.9, breast cancer +1.5, ames +1.3) for 3-4x the
-    training time where it applies (benchmarks/QUALITY.md)."""
+    (steps x multiply-adds per row) would exceed 3 networks' on a table of WIDE_INPUTS inputs.
+    Bagging 3 was worth +0.41 points on average over 22 tables x 3 seeds (MNIST-1D +5.9, breast
+    cancer +1.5, ames +1.3) for 3-4x the training time where it applies (benchmarks/QUALITY.md).
+    An in-memory table's numbers written as text count as categories here (they are read as
+    numbers later, in prepare): a few members too few at worst."""
     if dataset.kind == "image" or dataset.y is None:
         return 1
     rows = float(len(dataset))
