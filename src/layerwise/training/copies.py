@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from .loop import Trainer, device_metrics
+from .loop import Trainer
 
 
 def copy_config(config, index: int):
@@ -134,7 +134,7 @@ class CopiesTrainer(Trainer):
         self.model.eval()
         with torch.inference_mode():
             outputs = self.model.forward_shared(X)  # (N, M, k)
-            return [{"loss": float(self.loss_fn(out, y)), **device_metrics(self.task, out, y)} for out in outputs]
+            return [self.scores(out, y) for out in outputs]
 
     def epoch_logs(self, epoch: int, trained: dict, val) -> dict[str, Any]:
         """The mean over the copies (what progress shows and callbacks read), with each copy's

@@ -228,9 +228,11 @@ class Trainer:
         outputs = predict_outputs(self.model, X) if self.group is None \
             else self.group.predict(self.model, X, held=self.val_held)
         with torch.inference_mode():
-            metrics = {"loss": self.loss_fn(outputs, y).item()}
-            metrics.update(device_metrics(self.task, outputs, y))
-        return metrics
+            return self.scores(outputs, y)
+
+    def scores(self, outputs, y) -> dict[str, float]:
+        """The loss and the task's device metrics of network outputs against encoded targets."""
+        return {"loss": float(self.loss_fn(outputs, y)), **device_metrics(self.task, outputs, y)}
 
 
 def weighted_loss(loss_fn, outputs, y, weights):

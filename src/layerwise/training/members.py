@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from .copies import CopiesTrainer
-from .loop import Trainer, device_metrics
+from .loop import Trainer
 
 
 class CopiesEnsembleTrainer(CopiesTrainer):
@@ -30,7 +30,7 @@ class CopiesEnsembleTrainer(CopiesTrainer):
         self.model.eval()
         with torch.inference_mode():
             outputs = mean_prediction(self.task, self.model.forward_shared(X))  # (K, M, k) -> (M, k)
-            return {"loss": float(self.loss_fn(outputs, y)), **device_metrics(self.task, outputs, y)}
+            return self.scores(outputs, y)
 
     def epoch_logs(self, epoch: int, trained: dict, val) -> dict[str, Any]:
         """The ensemble's row: the members' mean training loss, the mean prediction's metrics."""
@@ -54,18 +54,14 @@ class BaggedTrainer(CopiesTrainer):
         self.model.eval()
         with torch.inference_mode():
             outputs = self.model.forward_shared(X)  # (K, M, k)
-            each = [_metrics(self, out[rows], y[rows]) for out, rows in zip(outputs, self.holdout)]
-            return {"members": each, "out_of_fold": _metrics(self, mean_prediction(self.task, outputs, self.holdout), y)}
+            each = [self.scores(out[rows], y[rows]) for out, rows in zip(outputs, self.holdout)]
+            return {"members": each, "out_of_fold": self.scores(mean_prediction(self.task, outputs, self.holdout), y)}
 
     def epoch_logs(self, epoch: int, trained: dict, val) -> dict[str, Any]:
         logs = super().epoch_logs(epoch, trained, None if val is None else val["members"])
         if val is not None:
             logs.update({f"val_{k}": v for k, v in val["out_of_fold"].items()})
         return logs
-
-
-def _metrics(trainer, outputs, y) -> dict[str, float]:
-    return {"loss": float(trainer.loss_fn(outputs, y)), **device_metrics(trainer.task, outputs, y)}
 
 
 class SharedEnsembleTrainer(Trainer):
