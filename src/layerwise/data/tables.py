@@ -59,8 +59,11 @@ def _read_csv(path: Path, sep: str):
     warning, unless the bytes hold control characters no text table has (then UTF-8's error)."""
     import pandas as pd
 
+    def read(encoding: str):
+        return pd.read_csv(path, sep=sep, skipinitialspace=True, encoding=encoding, low_memory=False)
+
     try:
-        return pd.read_csv(path, sep=sep, skipinitialspace=True, encoding="utf-8", low_memory=False)
+        return read("utf-8")
     except UnicodeDecodeError:
         with open(path, "rb") as handle:
             sample = handle.read(CSV_SNIFF_BYTES)
@@ -70,9 +73,10 @@ def _read_csv(path: Path, sep: str):
 
     warn(f"{path}: not UTF-8; read as Windows-1252 (Latin-1), as Excel writes CSV files. Save it as UTF-8 "
          "if its accents or symbols read wrong")
-    # cp1252 leaves five bytes undefined; Latin-1 reads every byte
-    encoding = "cp1252" if not any(byte in b"\x81\x8d\x8f\x90\x9d" for byte in path.read_bytes()) else "latin-1"
-    return pd.read_csv(path, sep=sep, skipinitialspace=True, encoding=encoding, low_memory=False)
+    try:
+        return read("cp1252")
+    except UnicodeDecodeError:  # one of the five bytes cp1252 leaves undefined: Latin-1 reads every byte
+        return read("latin-1")
 
 
 def decode_bytes_columns(frame, where: str) -> None:
