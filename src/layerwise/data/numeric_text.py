@@ -62,6 +62,7 @@ NUMERIC_SHARE = 0.8  # share of a column's non-missing values that must read for
 SAMPLE_VALUES = 500  # distinct values a column's reading is judged from before one full parse
 BOOLEAN_TEXT = {"true": 1.0, "false": 0.0}  # as read_csv reads a True/False column
 
+NUMBER_READINGS = ("number", "decimal_comma")  # plain numbers; every other reading is a date, time or unit
 DATE_READINGS = ("date", "date_dayfirst", "date_monthfirst")  # and "date:<format>" (MONTH_FORMATS)
 MONTH_FORMATS = ("%d-%b-%y", "%d-%b-%Y", "%b-%y", "%b-%Y", "%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y",
                  "%b %Y", "%B %Y")
@@ -100,7 +101,7 @@ def parse(values, reading: str = "number"):
         return fractional_years(values), bad
     if pd.api.types.is_bool_dtype(values.dtype) or pd.api.types.is_numeric_dtype(values.dtype):
         return values.astype(np.float64), bad
-    if reading not in ("number", "decimal_comma") or values.dtype != object:  # all text: one pass of the rules
+    if reading not in NUMBER_READINGS or values.dtype != object:  # all text: one pass of the rules
         numbers = pd.Series(np.nan, index=values.index)
     else:  # Python objects (a DataFrame, JSON, --values): numbers as they are, the text among them read
         numbers = pd.to_numeric(values, errors="coerce").astype(np.float64)
@@ -292,14 +293,10 @@ def check_unreadable(values, bad, reading: str, where: str, column: str, context
     row = int(np.flatnonzero(bad.to_numpy())[0])
     value = values.iloc[row]
     count = int(bad.sum())
-    present = int(values.notna().sum())
-    if reading not in ("number", "decimal_comma"):
-        what = "times" if reading == "time" else f"in {reading[5:]}" if reading.startswith("unit:") else "dates"
-        warn(f"{where}: column '{column}': {count} value(s) are not {what} (row {row + 1}: {value!r}); "
-             "they are read as missing")
-        return
-    if len(values) > 1 and count <= (1 - NUMERIC_SHARE) * present:
-        warn(f"{where}: column '{column}': {count} value(s) are not numbers (row {row + 1}: {value!r}); they are "
-             f"read as missing{context}")
-        return
-    raise LayerwiseError(f"{where}: column '{column}' row {row + 1}: {value!r} is not a number{context}")
+    numbers = reading in NUMBER_READINGS
+    if numbers and (len(values) == 1 or count > (1 - NUMERIC_SHARE) * int(values.notna().sum())):
+        raise LayerwiseError(f"{where}: column '{column}' row {row + 1}: {value!r} is not a number{context}")
+    what = "numbers" if numbers else "times" if reading == "time" else \
+        f"in {reading[5:]}" if reading.startswith("unit:") else "dates"
+    warn(f"{where}: column '{column}': {count} value(s) are not {what} (row {row + 1}: {value!r}); they are "
+         f"read as missing{context if numbers else ''}")
