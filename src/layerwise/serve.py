@@ -113,7 +113,7 @@ def _schemas(predictor, max_rows: int):
     # a number the training data wrote as text ("$1,200", "2017-06-27"): a number, or text read the same way
     number_or_text = Optional[Union[finite, Annotated[str, Strict()]]]
     categorical = {c["name"] for c in predictor.preprocessor.state.get("categorical", [])}
-    from_text = {c["name"] for c in predictor.preprocessor.state.get("numeric", []) if "reading" in c}
+    from_text = set(predictor.preprocessor.read_from_text)
     columns = predictor.preprocessor.input_columns
     types = [text if name in categorical else number_or_text if name in from_text else number for name in columns]
     fields = {f"column_{j}": (kind, Field(..., alias=name)) for j, (name, kind) in enumerate(zip(columns, types))}
@@ -171,8 +171,8 @@ def _frame(predictor, key: str, rows: list):
     if predictor.preprocessor.kind == "table":
         import pandas as pd
 
-        state = predictor.preprocessor.state  # categories, and numbers that may come as text, the transform reads
-        as_given = {c["name"] for c in state["categorical"]} | {c["name"] for c in state["numeric"] if "reading" in c}
+        preprocessor = predictor.preprocessor  # categories, and numbers that may come as text: read as given
+        as_given = {c["name"] for c in preprocessor.state["categorical"]} | set(preprocessor.read_from_text)
         frame = pd.DataFrame(rows, columns=columns, dtype=object)
         for name in columns:
             if name not in as_given:
@@ -238,7 +238,7 @@ def _model_info(predictor, run_dir: Path, max_rows: int, max_body_bytes: int) ->
         "targets": predictor.meta.get("targets"), "input_columns": predictor.preprocessor.input_columns,
         "categorical": {c["name"]: c["categories"] for c in state.get("categorical", [])},
         # numeric columns that may come as text, and how it is read (data/numeric_text.py)
-        "read_from_text": {c["name"]: c["reading"] for c in state.get("numeric", []) if "reading" in c},
+        "read_from_text": predictor.preprocessor.read_from_text,
         "feature_names": predictor.preprocessor.feature_names, "network": predictor.meta.get("network"),
         "config": config, "test_metrics": _test_metrics(summary),
         "layerwise_version": predictor.meta.get("layerwise_version"),

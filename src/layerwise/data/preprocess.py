@@ -101,6 +101,11 @@ class Preprocessor:
         return {**readings, **{c["name"]: None for c in self.state["categorical"]}}
 
     @property
+    def read_from_text(self) -> dict[str, str]:
+        """The numeric columns training read from text, and how: new rows may bring them as text."""
+        return {c["name"]: c["reading"] for c in self.state.get("numeric", []) if "reading" in c}
+
+    @property
     def input_columns(self) -> list[str]:
         """The raw columns a user supplies (before one-hot and indicators)."""
         if self.kind == "table":
