@@ -172,3 +172,14 @@ def test_mistyped_choices_and_commands_get_a_suggestion() -> None:
         RunConfig.from_dict({"training": {"optimizer": "adm"}})
     done = subprocess.run([sys.executable, "-m", "layerwise", "trian"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "Did you mean 'train'?" in done.stderr
+
+
+def test_an_unseen_test_category_is_warned_about_once(passengers, tmp_path) -> None:
+    """The report re-predicts the test rows that training already checked: no second warning."""
+    frame = pd.read_csv(passengers)
+    test = frame.head(10).copy()
+    test.loc[0, "sex"] = "unknown"
+    test.to_csv(tmp_path / "test.csv", index=False)
+    _, caught = _train(_config(passengers, ignore=["rownames"], test=str(tmp_path / "test.csv")), tmp_path / "run")
+    unseen = [said for said in caught if "never seen in training" in said]
+    assert len(unseen) == 1 and unseen[0].startswith("test: column 'sex': 1 row(s)"), unseen

@@ -56,9 +56,19 @@ def holdout(prepared) -> Optional[Holdout]:
 
 
 def judge(predictor, prepared) -> Optional[Judgement]:
+    import warnings
+
+    from .errors import LayerwiseWarning
+
     part = holdout(prepared)
     if part is None:
         return None
+    with warnings.catch_warnings():  # training already warned about these rows (unseen categories, ...)
+        warnings.simplefilter("ignore", LayerwiseWarning)
+        return _judge(predictor, prepared, part)
+
+
+def _judge(predictor, prepared, part: Holdout) -> Judgement:
     judgement = Judgement(part)
     train_targets = prepared.targets[prepared.train_idx]
     if predictor.task == "regression":
