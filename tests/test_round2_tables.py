@@ -1,0 +1,46 @@
+"""Rehearsal round 2 (benchmarks/quality_round2.py): what real tables brought that layerwise
+misread, reproduced on small synthetic frames (never the tables themselves)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.utils.multiclass import type_of_target
+
+import layerwise
+from layerwise.data.targets import infer_task
+
+TINY = {"network": {"hidden": [4]}, "training": {"epochs": 2, "lr": 0.01, "seed": 0, "batch_size": 16}}
+
+
+@pytest.mark.parametrize(("y", "task"), [
+    (np.array([0.0, 1.0, 1.0, 0.0, 1.0]), "binary"),  # a 0/1 label that pandas read as float (a gap upstream)
+    (np.array([1.0, 2.0, 3.0, 4.0] * 5), "multiclass"),  # quartiles 1..4 stored as float
+    (np.array([3.0, 7.0, 9.0, 3.0, 7.0, 9.0]), "multiclass"),
+    (np.array([0.0, 1.0, 0.5, 1.0]), "regression"),  # not all whole numbers
+    (np.arange(100, dtype=float) * 1000.0, "regression"),  # whole-dollar prices: all distinct
+    (np.array([0.0, 1.0, np.nan, 1.0]), "regression"),  # a gap: not read as labels (unchanged)
+])
+def test_whole_number_floats_follow_the_integer_rules(y, task) -> None:
+    """Same answer as for the integer copy, and as scikit-learn's type_of_target where it has one."""
+    assert infer_task(y) == task
+    if np.isfinite(y).all() and (y == np.round(y)).all():
+        assert infer_task(y.astype(np.int64)) == task
+    if task != "regression":
+        assert type_of_target(y) == task
+
+
+def test_a_float_zero_one_target_in_a_csv_trains_a_classifier(tmp_path) -> None:
+    """TV16's votetrump: 1.0/0.0 in the CSV (the source had gaps); a regression on it scored 0
+    accuracy because its predictions were fitted means such as 0.37, not labels."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=80)
+    frame = pd.DataFrame({"x": x, "voted": (x > 0).astype(float)})
+    frame.to_csv(tmp_path / "votes.csv", index=False)
+    assert "1.0" in (tmp_path / "votes.csv").read_text()
+    run = layerwise.train({"data": {"source": str(tmp_path / "votes.csv"), "target": "voted"}, **TINY},
+                          out=tmp_path / "run", quiet=True)
+    predicted = np.asarray(layerwise.load(run.dir).predict(frame[["x"]]))
+    assert layerwise.load(run.dir).task == "binary"
+    assert set(np.unique(predicted).tolist()) <= {0.0, 1.0}
