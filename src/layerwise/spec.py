@@ -67,6 +67,17 @@ class DataSpec(_Strict):
     def _one_or_many(cls, value):
         return [value] if isinstance(value, str) else value
 
+    @model_validator(mode="after")
+    def _target_needs_a_table(self):
+        # builtin:, mnist: and .npz/.npy sources bring their own target; a target named for one
+        # was silently ignored (`--data builtin:iris --target prize` trained on iris's species)
+        source = self.source or ""
+        own_target = source.startswith(("builtin:", "mnist:")) or Path(source).suffix.lower() in (".npz", ".npy")
+        if self.target and own_target:
+            raise ValueError(f"target {', '.join(self.target)}: {source} brings its own target; "
+                             "data.target (--target) names a column of a .csv/.tsv/.parquet table")
+        return self
+
 
 class NetworkSpec(_Strict):
     """The network: a typed list of `layers` (see layerwise/layers/), or the `hidden:` shorthand

@@ -13,12 +13,22 @@ def register(app: typer.Typer) -> None:
     app.command("download")(download)
 
 
+DOWNLOADS = ("mnist", "fashion-mnist", "mnist1d")
+
+
 def download(
     name: str = typer.Argument(..., help="mnist, fashion-mnist or mnist1d"),
-    directory: Path = typer.Argument(..., help="Folder for the four IDX files (then use --data mnist:DIR)."),
+    directory: Path = typer.Argument(..., help="Folder for the four IDX files (then use --data mnist:DIR), "
+                                               "or for mnist1d.npz (then --data DIR/mnist1d.npz)."),
 ) -> None:
     """Fetch MNIST or Fashion-MNIST IDX files (needs a network; training itself never downloads),
     or write MNIST-1D as DIR/mnist1d.npz (generated here by the mnist1d package, no network)."""
+    if name not in DOWNLOADS:  # checked here: the IDX downloader's own list lacks mnist1d
+        from ..errors import LayerwiseError
+        from ..suggest import did_you_mean
+
+        raise LayerwiseError(f"unknown download '{name}'{did_you_mean(name, DOWNLOADS)}; "
+                             f"expected one of {', '.join(DOWNLOADS)}")
     if name == "mnist1d":
         from ..data.mnist1d import write_npz
 
@@ -51,6 +61,7 @@ def summary(target: Path = typer.Argument(..., help="A config YAML or a run dire
 def datasets() -> None:
     """List the built-in datasets (use them as --data builtin:NAME)."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from ..data.builtin import describe_builtins
@@ -59,5 +70,6 @@ def datasets() -> None:
     for column in ("name", "rows", "features", "task", "description"):
         table.add_column(column, justify="right" if column in ("rows", "features") else "left")
     for row in describe_builtins():
-        table.add_row(row["name"], f"{row['rows']:,}", str(row["features"]), row["task"], row["description"])
+        table.add_row(row["name"], f"{row['rows']:,}", str(row["features"]), row["task"],
+                      escape(row["description"]))  # rich would read "layerwise[mnist1d]" as a style tag and drop it
     Console(highlight=False).print(table)

@@ -110,7 +110,7 @@ def train(
     out: Optional[Path] = typer.Option(None, "--out", help="Run directory (default runs/<data>-<timestamp>)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run in --out."),
     set_: Optional[List[str]] = typer.Option(None, "--set", help="Override any config key: --set training.lr=0.01"),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output; print only the run directory."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output; print only the report path."),
     flags_json: Optional[str] = typer.Option(None, "--flags-json", hidden=True,
                                              help="Internal: typed flags from the DDP launcher, as JSON."),
 ) -> None:

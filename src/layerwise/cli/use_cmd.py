@@ -47,16 +47,36 @@ def predict(
     if (input is None) == (values is None):
         raise LayerwiseError("predict: give exactly one of --input FILE or --values v1,v2,...")
     if values is not None:
-        print(json.dumps(predict_values(run_dir, values), indent=2))
+        answer = predict_values(run_dir, values)
+        if output is None:
+            print(json.dumps(answer, indent=2))
+            return
+        _write(output, _one_row_csv(answer), 1)  # -o was ignored here: the CSV `--input` would write
         return
     frame = predict_frame(run_dir, input)
     if output is None:
         print(frame.to_csv(index=False), end="")
         return
+    _write(output, frame.to_csv(index=False), len(frame))
+
+
+def _one_row_csv(answer: dict) -> str:
+    import csv
+    import io
+
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(answer)
+    writer.writerow(answer.values())
+    return text.getvalue()
+
+
+def _write(output: Path, text: str, rows: int) -> None:
     from ..artifacts import atomic_write_text
+    from ..errors import LayerwiseError
 
     try:
-        atomic_write_text(output, frame.to_csv(index=False))
+        atomic_write_text(output, text)
     except OSError as exc:
         raise LayerwiseError(f"--output {output}: cannot write the predictions ({exc.strerror})") from None
-    print(f"wrote {len(frame)} predictions to {output}")
+    print(f"wrote {rows} prediction{'s' if rows != 1 else ''} to {output}")

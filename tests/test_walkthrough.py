@@ -1,0 +1,50 @@
+"""What a new user trips on, walking through the README and every command's --help on a clean
+checkout: each test is one such finding, checked as the user would meet it (through the CLI)."""
+
+from __future__ import annotations
+
+import csv
+
+from helpers import assert_user_error, run_cli
+
+
+def test_target_for_a_builtin_is_refused_before_anything_is_written(tmp_path):
+    # `--target prize` on builtin:iris used to be ignored: a whole run trained on the species
+    out = tmp_path / "run"
+    result = run_cli(["train", "--data", "builtin:iris", "--target", "prize", "--out", out])
+    assert_user_error(result, "target prize", "builtin:iris brings its own target")
+    assert not out.exists()
+
+
+def test_target_for_a_builtin_in_a_config_file_is_refused(tmp_path):
+    config = tmp_path / "iris.yaml"
+    config.write_text("data: {source: 'builtin:iris', target: species}\n")
+    assert_user_error(run_cli(["train", config, "--out", tmp_path / "run"]), "iris.yaml", "target species")
+
+
+def test_predict_values_writes_the_output_file_it_is_given(iris_run, tmp_path):
+    # -o was ignored with --values: the answer went to stdout and no file was written
+    output = tmp_path / "one.csv"
+    result = run_cli(["predict", iris_run.dir, "--values", "5.1,3.5,1.4,0.2", "-o", output])
+    assert result.code == 0, result.err
+    assert result.out.strip() == f"wrote 1 prediction to {output}"
+    whole = tmp_path / "all.csv"
+    assert run_cli(["predict", iris_run.dir, "--input", "builtin:iris", "-o", whole]).code == 0
+    [row] = list(csv.DictReader(output.open()))
+    first = next(csv.DictReader(whole.open()))  # iris row 0 is the flower given to --values
+    assert list(row) == list(first)  # the same columns as the CSV of --input
+    assert row["prediction"] == first["prediction"] == "setosa"
+    assert abs(float(row["proba_setosa"]) - float(first["proba_setosa"])) < 1e-6
+
+
+def test_datasets_shows_the_extra_mnist1d_needs():
+    # rich read "layerwise[mnist1d]" as a style tag and printed "needs layerwise"
+    result = run_cli(["datasets"])
+    assert result.code == 0, result.err
+    assert "layerwise[mnist1d]" in result.out
+
+
+def test_unknown_download_lists_every_name_with_a_suggestion(tmp_path):
+    result = run_cli(["download", "mnst", tmp_path / "d"])
+    assert_user_error(result, "unknown download 'mnst'", "did you mean 'mnist'", "mnist1d")
+    assert not (tmp_path / "d").exists()
