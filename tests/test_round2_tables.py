@@ -44,3 +44,40 @@ def test_a_float_zero_one_target_in_a_csv_trains_a_classifier(tmp_path) -> None:
     predicted = np.asarray(layerwise.load(run.dir).predict(frame[["x"]]))
     assert layerwise.load(run.dir).task == "binary"
     assert set(np.unique(predicted).tolist()) <= {0.0, 1.0}
+
+
+def _padded_frame(rows: int = 60) -> pd.DataFrame:
+    """A fixed-width export: the same codes with and without trailing spaces, blanks for gaps
+    (mn_force's primary_offense "AOA" / "AOA     ", opt's "No " / "No" / "   ")."""
+    rng = np.random.default_rng(1)
+    offense = rng.choice(["AOA", "AOA     ", "DISCON", "DISCON  ", "   "], rows)
+    return pd.DataFrame({"offense": offense, "x": rng.normal(size=rows),
+                         "y": np.where(np.char.strip(offense.astype(str)) == "AOA", "a", "b")})
+
+
+def test_padded_text_values_are_one_category_and_blanks_are_missing(tmp_path) -> None:
+    frame = _padded_frame()
+    frame.to_csv(tmp_path / "padded.csv", index=False)
+    run = layerwise.train({"data": {"source": str(tmp_path / "padded.csv"), "target": "y"}, **TINY},
+                          out=tmp_path / "run", quiet=True)
+    model = layerwise.load(run.dir)
+    [column] = model.preprocessor.state["categorical"]
+    assert column["categories"] == ["AOA", "DISCON"] and column["trim"] is True
+    X = pd.DataFrame({"offense": ["AOA", "AOA     ", "  AOA", "   ", None], "x": [0.5] * 5})
+    encoded = model.preprocessor.transform(X)
+    np.testing.assert_array_equal(encoded[0], encoded[1])
+    np.testing.assert_array_equal(encoded[0], encoded[2])
+    np.testing.assert_array_equal(encoded[3], encoded[4])  # a blank is a gap, like a missing value
+    plain = model.preprocessor.transform(np.array(X.to_numpy().tolist(), dtype=object))  # predict --values / JSON path
+    np.testing.assert_array_equal(plain, encoded)
+
+
+def test_clean_text_keeps_exact_matching() -> None:
+    """Columns whose training text has no padding are stored and matched as before (no "trim")."""
+    from layerwise.data.categories import codes_of_series, codes_of_values, fit_column
+
+    column = fit_column("c", pd.Series(["a", "b", "", "a"]))
+    assert column == {"name": "c", "categories": ["", "a", "b"]}
+    values = ["a", "a ", ""]
+    assert codes_of_series(column, pd.Series(values))[0].tolist() == [1, -1, 0]
+    assert codes_of_values(column, values)[0].tolist() == [1, -1, 0]

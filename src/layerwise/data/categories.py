@@ -10,6 +10,12 @@ then adds a few columns instead of thousands the network could memorise rows wit
 Without "other" (no category was rare, `min_count` 0 without a cap as in `preset: plain`, and every
 state written before this existed) each training category has its own column and an unseen one is an
 all-zero block, with a warning. A missing value is an all-zero block either way.
+
+Values padded with spaces ("AOA" and "AOA     ", "No " and "No"; fixed-width exports: rehearsal
+round 2's mn_force and opt) are one category: when any training value has surrounding whitespace
+the state says "trim": true and every value is stripped before it is looked up, a blank one being
+missing. Without "trim" (clean training text, and every state written before this) values match
+exactly, as the ONNX export's string lookup always does.
 """
 
 from __future__ import annotations
@@ -23,8 +29,11 @@ OTHER = "<other>"  # the feature-name suffix of the shared column of rare and un
 
 def fit_column(name: str, values, min_count: int = 0, max_categories: Optional[int] = None) -> dict:
     """The state of one column from its training values (a pandas Series; missing ones ignored)."""
-    counts = values.dropna().astype(str).value_counts()
-    state = {"name": name, "categories": sorted(counts.index.tolist())}
+    text = values.dropna().astype(str)
+    stripped = text.str.strip()
+    trim = bool((stripped != text).any())
+    counts = (stripped[stripped != ""] if trim else text).value_counts()
+    state = {"name": name, "categories": sorted(counts.index.tolist()), **({"trim": True} if trim else {})}
     if not min_count and not max_categories:
         return state
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))  # most frequent first, ties by name
@@ -51,9 +60,12 @@ def codes_of_series(column: dict, values) -> tuple[np.ndarray, np.ndarray]:
     unseen (before `resolve_unseen`) or missing."""
     import pandas as pd
 
+    text = values.astype(str).str.strip() if column.get("trim") else values.astype(str)
     # get_indexer, not pd.Categorical(values, categories=...): pandas deprecates unseen values there.
-    codes = pd.Index(column["categories"]).get_indexer(values.astype(str))
+    codes = pd.Index(column["categories"]).get_indexer(text)
     present = values.notna().to_numpy()
+    if column.get("trim"):  # a blank value is missing
+        present = present & (text != "").to_numpy()
     codes[~present] = -1
     return codes, present
 
@@ -61,9 +73,10 @@ def codes_of_series(column: dict, values) -> tuple[np.ndarray, np.ndarray]:
 def codes_of_values(column: dict, values) -> tuple[np.ndarray, np.ndarray]:
     """The same for plain Python values (None or NaN = missing), without pandas."""
     index = {category: k for k, category in enumerate(column["categories"])}
-    present = np.array([not (v is None or (isinstance(v, (float, np.floating)) and np.isnan(v))) for v in values],
-                       dtype=bool)
-    codes = np.array([index.get(str(v), -1) if p else -1 for v, p in zip(values, present)], dtype=np.int64)
+    missing = [v is None or (isinstance(v, (float, np.floating)) and np.isnan(v)) for v in values]
+    text = ["" if gone else str(v).strip() if column.get("trim") else str(v) for v, gone in zip(values, missing)]
+    present = np.array([not gone and (s != "" or not column.get("trim")) for s, gone in zip(text, missing)], dtype=bool)
+    codes = np.array([index.get(s, -1) if p else -1 for s, p in zip(text, present)], dtype=np.int64)
     return codes, present
 
 
