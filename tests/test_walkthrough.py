@@ -4,6 +4,9 @@ checkout: each test is one such finding, checked as the user would meet it (thro
 from __future__ import annotations
 
 import csv
+import json
+
+import pytest
 
 from helpers import assert_user_error, run_cli
 
@@ -48,3 +51,30 @@ def test_unknown_download_lists_every_name_with_a_suggestion(tmp_path):
     result = run_cli(["download", "mnst", tmp_path / "d"])
     assert_user_error(result, "unknown download 'mnst'", "did you mean 'mnist'", "mnist1d")
     assert not (tmp_path / "d").exists()
+
+
+def test_log_tensorboard_records_an_ensemble_run(tmp_path):
+    # preset auto bags small tables into an ensemble, whose training ignored --log: no tensorboard/
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    out = tmp_path / "run"
+    result = run_cli(["train", "--data", "builtin:iris", "--preset", "auto", "--epochs", "3",
+                      "--log", "tensorboard", "--quiet", "--out", out])
+    assert result.code == 0, result.err
+    assert json.loads((out / "summary.json").read_text())["ensemble"] > 1  # the case that was broken
+    events = EventAccumulator(str(out / "tensorboard"))
+    events.Reload()
+    history = list(csv.DictReader((out / "metrics.csv").open()))
+    for column in ("train_loss", "val_loss", "val_accuracy"):
+        scalars = events.Scalars(column)
+        assert [s.step for s in scalars] == [int(row["epoch"]) for row in history]
+        assert [s.value for s in scalars] == pytest.approx([float(row[column]) for row in history], rel=1e-6)
+
+
+def test_log_with_repeat_is_refused_instead_of_ignored(tmp_path):
+    out = tmp_path / "many"
+    result = run_cli(["train", "--data", "builtin:iris", "--epochs", "2", "--repeat", "2",
+                      "--log", "tensorboard", "--out", out])
+    assert_user_error(result, "--repeat", "training.log (tensorboard)")
+    assert not out.exists()

@@ -22,6 +22,11 @@ def train_ensemble(config, data, quiet: bool, overwrite: bool, stream, callbacks
         print(f"device: {device}  data: {prepared.name} ({len(prepared.train_idx)} train rows)  "
               f"task: {prepared.task}  ensemble of {spec.ensemble} ({spec.ensemble_kind})  run: {run_dir}",
               file=stream, flush=True)
+    if spec.log:  # session.fit gets no run directory (an ensemble keeps no checkpoints), so not its viewers either
+        from .training.loggers import make_loggers
+
+        for logger in make_loggers(spec.log, run_dir, session.config.to_dict(), spec.mlflow_uri):
+            session.trainer.add_callback(logger)
     with _run_status(run_dir):
         resolved = resolved_config(config, prepared, session)
         resolved["resolved"]["threads"] = session.threads

@@ -142,6 +142,9 @@ def check_modes(config, modes: Modes) -> None:
             raise LayerwiseError("--repeat cannot be combined with several processes (--nproc-per-node/torchrun)")
         if modes.sample_weight:
             raise LayerwiseError("--repeat: sample weights are for single runs")
+        if config.training.log:  # the copies train as one stacked model: no viewer ever saw their epochs
+            raise LayerwiseError(f"--repeat: training.log ({', '.join(config.training.log)}) records single runs; "
+                                 "compare the copies with their comparison.csv or `layerwise runs --compare`")
     if modes.processes:
         if config.training.on_nan == "skip-batch":
             raise LayerwiseError("training.on_nan: skip-batch is not available with several processes "
