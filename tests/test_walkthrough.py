@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import json
+import shlex
+from pathlib import Path
 
 import pytest
 
@@ -78,3 +80,35 @@ def test_log_with_repeat_is_refused_instead_of_ignored(tmp_path):
                       "--log", "tensorboard", "--out", out])
     assert_user_error(result, "--repeat", "training.log (tensorboard)")
     assert not out.exists()
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _readme_mistakes() -> list[tuple[list[str], str]]:
+    """The README's console block of user mistakes: (command, the one error line it shows)."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    block = text.split("traceback, and no run directory that looks complete:\n\n```console\n", 1)[1].split("```", 1)[0]
+    lines = block.strip().splitlines()
+    return [(shlex.split(command[2:])[1:], error) for command, error in zip(lines[::2], lines[1::2])]
+
+
+@pytest.mark.parametrize(("args", "shown"), _readme_mistakes())
+def test_readme_mistakes_print_what_the_readme_shows(args, shown):
+    # the README showed an older did-you-mean and activation list, for a houses.csv nobody had
+    assert args[0] == "train"
+    assert assert_user_error(run_cli(args, cwd=REPO)) == shown
+
+
+def test_readme_table_example_trains_and_predicts_one_row_to_a_file(tmp_path):
+    # examples/houses.csv exists, so the README's CSV commands run as written
+    run = tmp_path / "houses"
+    trained = run_cli(["train", "--data", REPO / "examples" / "houses.csv", "--target", "price", "--hidden", "16",
+                       "--epochs", "30", "--preset", "plain", "--lr", "0.01", "--quiet", "--out", run])
+    assert trained.code == 0, trained.err
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["task"] == "regression" and summary["test"]["r2"] > 0.5  # price follows size and city
+    one = tmp_path / "one-house.csv"
+    assert run_cli(["predict", run, "--values", "120,4,York", "--output", one]).code == 0
+    [row] = list(csv.DictReader(one.open()))
+    assert 100 < float(row["prediction"]) < 600  # £1000s: a 120 m² York house, within the table's range
