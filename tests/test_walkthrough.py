@@ -112,3 +112,26 @@ def test_readme_table_example_trains_and_predicts_one_row_to_a_file(tmp_path):
     assert run_cli(["predict", run, "--values", "120,4,York", "--output", one]).code == 0
     [row] = list(csv.DictReader(one.open()))
     assert 100 < float(row["prediction"]) < 600  # £1000s: a 120 m² York house, within the table's range
+
+
+def test_resume_ends_with_the_test_scores_as_train_does(tmp_path):
+    # resume printed only the report path, so a resumed run never said how well it did
+    import layerwise
+    from layerwise.training.callbacks import Callback
+
+    class CtrlC(Callback):
+        def on_epoch_end(self, trainer, epoch, logs):
+            if epoch == 2:
+                raise KeyboardInterrupt
+
+    out = tmp_path / "run"
+    config = {"preset": "plain", "data": {"source": "builtin:iris"}, "network": {"hidden": [8]},
+              "training": {"epochs": 4, "lr": 0.01}}
+    with pytest.raises(KeyboardInterrupt):
+        layerwise.train(config, out=out, quiet=True, callbacks=[CtrlC()])
+    assert json.loads((out / "status.json").read_text())["state"] == "interrupted"
+    result = run_cli(["resume", out])
+    assert result.code == 0, result.err
+    test = json.loads((out / "summary.json").read_text())["test"]
+    assert result.out.splitlines()[-2:] == [f"test: accuracy {test['accuracy']:.4f}  f1_macro {test['f1_macro']:.4f}",
+                                            f"report: {out / 'report.html'}"]

@@ -141,6 +141,11 @@ def train(
     if isinstance(run, list):
         print(f"runs: {run[0].dir.parent} ({len(run)} copies, comparison.csv)")
         return
+    _say_done(run, quiet)
+
+
+def _say_done(run, quiet: bool) -> None:
+    """The last lines of train and resume alike: the test scores, then where the report is."""
     test = run.summary.get("test") or {}
     headline = "  ".join(f"{k} {test[k]:.4f}" for k in ("accuracy", "f1_macro", "rmse", "r2") if k in test)
     if not quiet and headline:
@@ -162,7 +167,7 @@ def resume(
         return
     run = resume_run(run_dir, quiet=quiet)
     if run is not None:  # None: a DDP rank other than 0
-        print(f"report: {run.dir / 'report.html'}")
+        _say_done(run, quiet)  # resume printed no test scores, which train does
 
 
 def _launch_train(nproc_per_node: int, config: Optional[Path], overrides: list, out: Optional[Path],
