@@ -135,3 +135,12 @@ def test_resume_ends_with_the_test_scores_as_train_does(tmp_path):
     test = json.loads((out / "summary.json").read_text())["test"]
     assert result.out.splitlines()[-2:] == [f"test: accuracy {test['accuracy']:.4f}  f1_macro {test['f1_macro']:.4f}",
                                             f"report: {out / 'report.html'}"]
+
+
+def test_tune_suggests_the_key_a_mistyped_search_key_meant(tmp_path):
+    pytest.importorskip("optuna")
+    config = tmp_path / "tune.yaml"
+    config.write_text("data: {source: 'builtin:iris'}\nsearch:\n  network.hiden: {choice: [[4], [8]]}\n")
+    result = run_cli(["tune", config, "--trials", "1", "--out", tmp_path / "out"])
+    assert_user_error(result, "search network.hiden: not a config key (did you mean 'network.hidden'")
+    assert not (tmp_path / "out").exists()

@@ -133,6 +133,23 @@ def check_space(raw: dict, space: list[Dimension], where: str) -> None:
             except LayerwiseError as exc:
                 reason = str(exc).removeprefix(f"{where}: ")
                 if reason.startswith("unknown key"):
-                    raise LayerwiseError(f"{where}: search {dim.key}: not a config key (search keys are the "
+                    from ..suggest import did_you_mean
+
+                    raise LayerwiseError(f"{where}: search {dim.key}: not a config key"
+                                         f"{did_you_mean(dim.key, _dotted_keys(RunConfig))} (search keys are the "
                                          "dotted names of --set, e.g. training.lr, network.hidden)") from None
                 raise LayerwiseError(f"{where}: search {dim.key}: the value {value!r} is rejected ({reason})") from None
+
+
+def _dotted_keys(model, prefix: str = "") -> list[str]:
+    """Every key a search may name, dotted as --set names it (training.lr), for a 'did you mean'."""
+    from pydantic import BaseModel
+
+    keys = []
+    for name, field in model.model_fields.items():
+        kind = field.annotation
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            keys += _dotted_keys(kind, f"{prefix}{name}.")
+        else:
+            keys.append(prefix + name)
+    return keys
