@@ -144,3 +144,12 @@ def test_tune_suggests_the_key_a_mistyped_search_key_meant(tmp_path):
     result = run_cli(["tune", config, "--trials", "1", "--out", tmp_path / "out"])
     assert_user_error(result, "search network.hiden: not a config key (did you mean 'network.hidden'")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("option", [["--loss", "ce"], ["--lr", "0.9"]])
+def test_explain_refuses_loss_or_lr_without_a_target(option):
+    # without --target explain shows the forward pass only, and --loss/--lr were silently ignored
+    seed0 = REPO / "docs" / "seed0-network.yaml"
+    assert_user_error(run_cli(["explain", seed0, "--input", "1,2", *option]), f"{option[0]} needs --target")
+    worked = run_cli(["explain", seed0, "--input", "1,2", "--target", "0", "--lr", "0.9"])
+    assert worked.code == 0 and "learning rate α = 0.9" in worked.out

@@ -31,7 +31,7 @@ def explain_command(
     input_row: Optional[int] = typer.Option(None, "--input-row", help="Use this row (0-based) of --data as the input."),
     data: Optional[str] = typer.Option(None, "--data", help="Data source for --input-row, e.g. builtin:iris."),
     target: Optional[str] = typer.Option(None, "--target", "-t", help="Wanted output: a class index or name, or numbers."),
-    lr: float = typer.Option(0.1, "--lr", help="Learning rate α of the one update W ← W − α∂E/∂W."),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate α of the one update W ← W − α∂E/∂W (default 0.1)."),
     loss: Optional[str] = typer.Option(None, "--loss", help="mse | l1 | huber | ce | bce (default from the task; mse for files)."),
     decimals: Optional[int] = typer.Option(None, "--decimals", help="Round activations to N decimals like a hand calculation."),
     format: Format = typer.Option(Format.text, "--format", "-f", help="text (tables), json or markdown."),
@@ -41,9 +41,15 @@ def explain_command(
     from ..explain.api import explain
     from ..explain.netfile import load_network
 
+    if target is None and input_row is None and (loss is not None or lr is not None):
+        from ..errors import LayerwiseError  # they were ignored: no target, no loss, no update
+
+        raise LayerwiseError(f"{'--loss' if loss is not None else '--lr'} needs --target: without a wanted output, "
+                             "explain works the forward pass only")
     network = load_network(net)
     check_printable(network.sizes, max_neurons)
-    trace = explain(network, input, target=target, lr=lr, loss=loss, decimals=decimals, row=input_row, data=data)
+    trace = explain(network, input, target=target, lr=0.1 if lr is None else lr, loss=loss, decimals=decimals,
+                    row=input_row, data=data)
     show(trace, format)
 
 
