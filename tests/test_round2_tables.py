@@ -81,3 +81,34 @@ def test_clean_text_keeps_exact_matching() -> None:
     values = ["a", "a ", ""]
     assert codes_of_series(column, pd.Series(values))[0].tolist() == [1, -1, 0]
     assert codes_of_values(column, values)[0].tolist() == [1, -1, 0]
+
+
+@pytest.mark.parametrize(("name", "values", "warned"), [
+    ("idNum", [f"17-{k:06d}" for k in range(40)], True),  # MplsStops: a case number as text, named idNum
+    ("license_number", [f"S{k * 7919 % 100000:05d}" for k in range(40)], True),  # different in every row
+    ("PID", list(range(100034, 100034 + 80, 2)), True),  # opt's patient ID: not a 1..n sequence
+    ("caseId", list(range(500, 540)), True),
+    ("date", [f"2017-01-{1 + k % 28:02d}T06:{k:02d}:42Z" for k in range(40)], False),  # a time stamp: read as a date
+    ("animal_name", ["Rex", "Max", "Luna", "Bella"] * 10, False),  # repeats: a category
+    ("PAID", [float(k) for k in range(40)], False),  # a quantity, not a sequence
+    ("Valid", list(range(0, 80, 2)), False),  # ends in "id", but not an ID spelling
+])
+def test_id_columns_the_names_alone_missed(name, values, warned) -> None:
+    from layerwise.data.columns import id_like
+
+    assert bool(id_like(pd.Series(values), name)) is warned
+
+
+def test_a_text_case_number_is_warned_about_when_training(tmp_path) -> None:
+    import warnings
+
+    from layerwise.errors import LayerwiseWarning
+
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame({"case": [f"17-{k:06d}" for k in range(60)], "x": rng.normal(size=60),
+                          "y": rng.choice(["a", "b"], 60)})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        layerwise.fit({**TINY, "data": {"test_split": 0.0}}, data=(frame[["case", "x"]], frame["y"].to_numpy()))
+    said = [str(w.message) for w in caught if issubclass(w.category, LayerwiseWarning)]
+    assert any("column 'case' looks like a row ID (60 different texts in 60 rows)" in s for s in said), said

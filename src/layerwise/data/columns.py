@@ -16,6 +16,9 @@ from ..suggest import did_you_mean
 # names that usually mean "row number" (R's write.csv writes 'rownames', pandas 'Unnamed: 0')
 ID_NAME = re.compile(r"^(id|ids|rownames|row_?names|index|idx|row|row_?id|row_?number|unnamed: ?0|\.\.\.1)$"
                      r"|(_|\b)id$", re.IGNORECASE)
+# ...and ID spellings whose case matters: caseId, patientID, idNum, id_visit, PID (medicaldata's opt)
+ID_CASED = re.compile(r"[a-z0-9](Id|ID)$|^(id|ID|Id)([A-Z0-9_]|$)|^[A-Z]ID$")
+NEAR_UNIQUE_TEXT = 0.99  # text that differs in (almost) every row: a case number or licence (MplsStops' idNum)
 SEQUENCE_ROWS = 20  # below this, 1..n in order is as likely a small count column as an ID
 ID_MIN_DISTINCT = 20  # a column named like an ID with fewer values is a category code (covid's test_id: 2)
 
@@ -60,14 +63,29 @@ def id_like(column, name: str) -> str:
     """Why `column` looks like a row ID, or '' if it does not."""
     import pandas as pd
 
-    if ID_NAME.search(name.strip()):
+    if ID_NAME.search(name.strip()) or ID_CASED.search(name.strip()):
         # an ID tells rows apart: a 'test_id' or 'store_id' with a handful of values is a code
         distinct = column.nunique()
         return f"its name is '{name}'" if distinct >= min(len(column), ID_MIN_DISTINCT) else ""
-    if not pd.api.types.is_integer_dtype(column) or len(column) < SEQUENCE_ROWS:
+    if len(column) < SEQUENCE_ROWS:
+        return ""
+    if not (pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)):
+        return _text_id(column)
+    if not pd.api.types.is_integer_dtype(column):
         return ""
     values = column.to_numpy()
     low, high = int(values.min()), int(values.max())
     if high - low == len(values) - 1 and len(np.unique(values)) == len(values):
         return f"the integers {low}..{high}, each once"
     return ""
+
+
+def _text_id(column) -> str:
+    """Text with a different value in (almost) every row that is not numbers or dates written as
+    text (those are read as numbers later: a time stamp differs in every row too)."""
+    from .numeric_text import detect
+
+    distinct = column.nunique()
+    if distinct < NEAR_UNIQUE_TEXT * len(column) or detect(column.dropna()) is not None:
+        return ""
+    return f"{distinct:,} different texts in {len(column):,} rows"
