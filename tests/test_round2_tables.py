@@ -112,3 +112,14 @@ def test_a_text_case_number_is_warned_about_when_training(tmp_path) -> None:
         layerwise.fit({**TINY, "data": {"test_split": 0.0}}, data=(frame[["case", "x"]], frame["y"].to_numpy()))
     said = [str(w.message) for w in caught if issubclass(w.category, LayerwiseWarning)]
     assert any("column 'case' looks like a row ID (60 different texts in 60 rows)" in s for s in said), said
+
+
+@pytest.mark.parametrize(("y", "task"), [
+    (np.array([0, 2, 4, 6, 8, 10] * 4), "regression"),  # Chem97's A-level points: a scale, not labels
+    (np.array([10.0, 20.0, 30.0] * 4), "regression"),  # the same read as floats
+    (np.array([1, 2, 3, 4, 5] * 4), "multiclass"),  # ratings 1..5 stay classes
+    (np.array([3, 7, 9] * 4), "multiclass"),  # irregular codes stay classes
+    (np.array([0, 5] * 4), "binary"),  # two values are two classes whatever their spacing
+])
+def test_evenly_spaced_integers_are_a_scale(y, task) -> None:
+    assert infer_task(y) == task
