@@ -153,3 +153,12 @@ def test_explain_refuses_loss_or_lr_without_a_target(option):
     assert_user_error(run_cli(["explain", seed0, "--input", "1,2", *option]), f"{option[0]} needs --target")
     worked = run_cli(["explain", seed0, "--input", "1,2", "--target", "0", "--lr", "0.9"])
     assert worked.code == 0 and "learning rate α = 0.9" in worked.out
+
+
+def test_export_of_a_table_with_categories_says_nothing_about_unseen_categories(table_run, tmp_path):
+    # the check's made-up rows carry an '<unseen>' category, and the user was warned about them
+    pytest.importorskip("onnxruntime")
+    result = run_cli(["export", table_run.dir, "-o", tmp_path / "fruit.onnx"])
+    assert result.code == 0, result.err
+    assert "check  max |onnx - layerwise|" in result.out and (tmp_path / "fruit.onnx").is_file()
+    assert "warning" not in result.err, result.err
