@@ -116,3 +116,46 @@ def test_bagged_members_fall_with_rows_and_with_the_first_layers_width(tmp_path)
     run = layerwise.train({"preset": "auto", "network": {"hidden": [8]}, "training": {"epochs": 1, "ensemble": 1}},
                           data=(narrow.X, narrow.y), out=tmp_path / "run", quiet=True)
     assert run.predictor.module.fc1.in_features == estimated_inputs(narrow) == 20 * 4 + 7
+
+
+def test_auto_trains_on_every_row_and_scores_out_of_fold(tmp_path):
+    """No test rows held out of a table under auto (unless asked): the members train on all of it
+    between them, and the run's scores are the out-of-fold prediction's."""
+    X, y = _table(rows=200)
+    config = {"preset": "auto", "network": {"hidden": [8]}, "training": {"epochs": 2}}
+    run = layerwise.train(config, data=(X, y), out=tmp_path / "auto", quiet=True)
+    summary = run.summary
+    assert summary["test"] is None and summary["test_rows"] == 0 and summary["train_rows"] == 160
+    assert summary["ensemble_kind"] == "bagging" and 0 <= summary["val"]["accuracy"] <= 1
+    assert yaml.safe_load((run.dir / "config.yaml").read_text())["data"]["test_split"] == 0.0
+    report = (run.dir / "report.html").read_text()
+    assert "Per-class scores (member 1&#x27;s validation split)" in report or \
+        "Per-class scores (member 1's validation split)" in report  # judged by a member that held them out
+    asked = layerwise.train({**config, "data": {"test_split": 0.25}}, data=(X, y), out=tmp_path / "asked", quiet=True)
+    assert asked.summary["test_rows"] == 50 and asked.summary["test"] is not None
+    plain = layerwise.train({**config, "preset": "plain"}, data=(X, y), out=tmp_path / "plain", quiet=True)
+    assert plain.summary["test_rows"] == 40
+
+
+def test_the_report_judges_a_bagged_ensemble_by_the_member_that_held_the_rows_out(tmp_path):
+    from layerwise.diagnostics import judge, holdout
+    from layerwise.training.prepare import load_training_data, prepare
+    from layerwise.spec import RunConfig
+
+    X, y = _table(rows=200)
+    run = layerwise.train({"preset": "auto", "network": {"hidden": [8]}, "training": {"epochs": 3}},
+                          data=(X, y), out=tmp_path / "run", quiet=True)
+    config = RunConfig.from_dict(yaml.safe_load((run.dir / "config.yaml").read_text()))
+    prepared = prepare(config, load_training_data(config, (X, y)))
+    rows = holdout(prepared)
+    judged = judge(run.predictor, prepared, bagged=True)
+    import torch
+    from sklearn.metrics import roc_auc_score
+
+    with torch.no_grad():  # member 0 alone: it held these rows out; the other members trained on most
+        own = run.predictor.module.members[0](torch.from_numpy(run.predictor.transform(rows.X))).numpy()[:, 0]
+    truth = np.asarray(rows.y) == "yes"
+    assert judged.holdout.split == "member 1's validation"
+    assert judged.curves["roc"][2] == pytest.approx(roc_auc_score(truth, own))
+    ensemble = run.predictor.predict_proba(rows.X)[:, 1]
+    assert roc_auc_score(truth, ensemble) != pytest.approx(roc_auc_score(truth, own))  # the check can tell

@@ -55,7 +55,10 @@ def holdout(prepared) -> Optional[Holdout]:
     return None
 
 
-def judge(predictor, prepared) -> Optional[Judgement]:
+def judge(predictor, prepared, bagged: bool = False) -> Optional[Judgement]:
+    """bagged: the model is a bagged ensemble (training/bagging.py), whose validation rows are
+    member 0's; the other members trained on most of them, so the rows are judged by member 0
+    alone, honestly (the run's out-of-fold scores are the whole ensemble's)."""
     import warnings
 
     from .errors import LayerwiseWarning
@@ -63,6 +66,12 @@ def judge(predictor, prepared) -> Optional[Judgement]:
     part = holdout(prepared)
     if part is None:
         return None
+    if bagged and part.split == "validation":
+        from .predictor import Predictor
+
+        members = predictor.module.members
+        predictor = Predictor(members[0], predictor.preprocessor, predictor.encoder, predictor.meta)
+        part.split = "member 1's validation"
     with warnings.catch_warnings():  # training already warned about these rows (unseen categories, ...)
         warnings.simplefilter("ignore", LayerwiseWarning)
         return _judge(predictor, prepared, part)

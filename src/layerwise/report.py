@@ -39,7 +39,7 @@ def write_report(run_dir: Path, prepared, predictor, history: list[dict], summar
         images["confusion matrix"] = confusion_png(scored["confusion"], prepared.encoder.classes,
                                                    f"Confusion matrix ({which} split)")
         artifacts.atomic_write_bytes(run_dir / artifacts.CONFUSION_PLOT, images["confusion matrix"])
-    judgement = judge(predictor, prepared)
+    judgement = judge(predictor, prepared, bagged=summary.get("ensemble_kind") == "bagging")
     if judgement is not None:
         images.update(_judgement_images(judgement))
     page = render_html(title, predictor, prepared, history, summary, images, judgement, config or {})

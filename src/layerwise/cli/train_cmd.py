@@ -88,7 +88,7 @@ def train(
     task: Optional[str] = typer.Option(None, "--task", help="auto, multiclass, binary or regression (default auto: inferred from the target)."),
     loss: Optional[str] = typer.Option(None, "--loss", help="auto, cross_entropy, bce, mse, l1 or huber (default auto: from the task)."),
     val_split: Optional[float] = typer.Option(None, "--val-split", help="Validation fraction of the training rows (default 0.2)."),
-    test_split: Optional[float] = typer.Option(None, "--test-split", help="Test fraction when the source has no test part (default 0.2)."),
+    test_split: Optional[float] = typer.Option(None, "--test-split", help="Test fraction when the source has no test part (default 0.2; preset auto: 0 for tables, every row trains the model)."),
     val_data: Optional[str] = typer.Option(None, "--val-data", help="An explicit validation source, instead of --val-split (default: none)."),
     test_data: Optional[str] = typer.Option(None, "--test-data", help="An explicit test source, instead of --test-split (default: none)."),
     patience: Optional[int] = typer.Option(None, "--patience", help="Early stopping: epochs without improvement before stopping (default 10)."),
@@ -145,11 +145,16 @@ def train(
 
 
 def _say_done(run, quiet: bool) -> None:
-    """The last lines of train and resume alike: the test scores, then where the report is."""
-    test = run.summary.get("test") or {}
-    headline = "  ".join(f"{k} {test[k]:.4f}" for k in ("accuracy", "f1_macro", "rmse", "r2") if k in test)
+    """The last lines of train and resume alike: the scores (test, else validation: preset auto
+    keeps no test rows out of a table), then where the report is."""
+    summary = run.summary
+    which = "test" if summary.get("test") else "validation"
+    if which == "validation" and summary.get("ensemble_kind") == "bagging":
+        which = "validation (out of fold)"
+    scores = summary.get("test") or summary.get("val") or {}
+    headline = "  ".join(f"{k} {scores[k]:.4f}" for k in ("accuracy", "f1_macro", "rmse", "r2") if k in scores)
     if not quiet and headline:
-        print(f"test: {headline}")
+        print(f"{which}: {headline}")
     print(f"report: {run.dir / 'report.html'}")
 
 
