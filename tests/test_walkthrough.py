@@ -162,3 +162,19 @@ def test_export_of_a_table_with_categories_says_nothing_about_unseen_categories(
     assert result.code == 0, result.err
     assert "check  max |onnx - layerwise|" in result.out and (tmp_path / "fruit.onnx").is_file()
     assert "warning" not in result.err, result.err
+
+
+@pytest.mark.parametrize(("option", "fragment"), [
+    (["--port", "99999"], "'--port'"),  # was an OverflowError traceback from bind()
+    (["--log-level", "debg"], "--log-level: unknown value 'debg' (did you mean 'debug'?)"),  # was uvicorn's traceback
+])
+def test_serve_refuses_a_bad_port_or_log_level_in_one_line(iris_run, option, fragment):
+    result = run_cli(["serve", iris_run.dir, *option])
+    assert_user_error(result, fragment)
+    assert "serving" not in result.out  # refused before it said it was serving
+
+
+def test_an_option_missing_its_value_names_the_command():
+    # "error: layerwise: Option '--data' requires an argument. (see layerwise --help)"
+    assert_user_error(run_cli(["train", "--data"]), "layerwise train: Option '--data' requires an argument",
+                      "(see layerwise train --help)")

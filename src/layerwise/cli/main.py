@@ -155,6 +155,8 @@ def _dispatch(args: list[str]) -> None:
         sys.exit(0)
     except click.UsageError as exc:  # bad flag or value: one line, like every user mistake
         command = f"layerwise {exc.ctx.info_name}" if exc.ctx and exc.ctx.parent else "layerwise"
+        if exc.ctx is None and args and args[0] in {c.name for c in app.registered_commands}:
+            command = f"layerwise {args[0]}"  # click names no command for an option missing its value
         print(f"error: {command}: {exc.format_message()} (see {command} --help)", file=sys.stderr)
         sys.exit(2)
     except click.ClickException as exc:

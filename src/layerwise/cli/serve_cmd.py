@@ -8,6 +8,9 @@ from pathlib import Path
 import typer
 
 
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")  # uvicorn's
+
+
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
 
@@ -15,18 +18,21 @@ def register(app: typer.Typer) -> None:
 def serve(
     run_dir: Path = typer.Argument(..., help="A finished run directory."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind; the default answers this machine only."),
-    port: int = typer.Option(8000, "--port", help="TCP port (0 = any free port)."),
+    port: int = typer.Option(8000, "--port", min=0, max=65535, help="TCP port (0 = any free port)."),
     max_rows: int = typer.Option(10_000, "--max-rows", min=1, help="Most rows in one request (more: 413)."),
     max_body_mb: float = typer.Option(10.0, "--max-body-mb", min=0.001,
                                       help="Largest request body in MiB (more: 413)."),
-    log_level: str = typer.Option("info", "--log-level", help="uvicorn log level: critical|error|warning|info|debug."),
+    log_level: str = typer.Option("info", "--log-level", help="uvicorn log level: " + "|".join(LOG_LEVELS) + "."),
 ) -> None:
     """Serve predictions: POST /predict, GET /model, GET /health, docs at /docs."""
     import socket
 
     from ..errors import LayerwiseError
     from ..serve import create_app, loopback
+    from ..suggest import unknown_choice
 
+    if log_level not in LOG_LEVELS:  # uvicorn refused it only after "serving ..." was printed, with a traceback
+        raise LayerwiseError(unknown_choice("--log-level", log_level, LOG_LEVELS))
     app = create_app(run_dir, max_rows=max_rows, max_body_bytes=int(max_body_mb * 2**20))
     try:  # bind here first: a taken port is a one-line user error, not a uvicorn traceback
         listener = socket.create_server((host, port))
