@@ -178,3 +178,20 @@ def test_an_option_missing_its_value_names_the_command():
     # "error: layerwise: Option '--data' requires an argument. (see layerwise --help)"
     assert_user_error(run_cli(["train", "--data"]), "layerwise train: Option '--data' requires an argument",
                       "(see layerwise train --help)")
+
+
+def test_export_to_a_directory_is_a_one_line_error(iris_run, tmp_path):
+    # -o DIR (a user expecting the file inside it) was an IsADirectoryError traceback
+    pytest.importorskip("onnx")
+    assert_user_error(run_cli(["export", iris_run.dir, "-o", tmp_path]), f"-o {tmp_path}: is a directory",
+                      str(tmp_path / "model.onnx"))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_train_out_where_no_directory_can_be_made_is_a_one_line_error(tmp_path):
+    # --out under a file (or in /proc, or read-only) was a FileNotFoundError/NotADirectoryError traceback
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("not a folder")
+    result = run_cli(["train", "--data", "builtin:iris", "--epochs", "1", "--out", blocker / "run"])
+    assert_user_error(result, f"--out {blocker / 'run'}: cannot create the run directory")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]

@@ -165,7 +165,10 @@ def create_run_dir(out: Optional[str | Path], name: str, overwrite: bool = False
         if _writer:
             _clear_run_files(run_dir)
     if _writer:
-        run_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a read-only or impossible place: the user's path, not a bug
+            raise LayerwiseError(f"--out {run_dir}: cannot create the run directory ({exc.strerror or exc})") from None
     return run_dir
 
 

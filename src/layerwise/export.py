@@ -51,11 +51,16 @@ def export(source: Union[str, Path, Any], path: Union[str, Path, None] = None, f
     path = Path(path)
     if not path.parent.is_dir():
         raise LayerwiseError(f"-o {path}: directory {path.parent} does not exist")
+    if path.is_dir():
+        raise LayerwiseError(f"-o {path}: is a directory; name the file, e.g. {path / ('model' + FORMATS[format])}")
     _require(format)
     data = onnx_bytes(predictor) if format == "onnx" else torchscript_bytes(predictor)
     from .artifacts import atomic_write_bytes
 
-    atomic_write_bytes(path, data)
+    try:
+        atomic_write_bytes(path, data)
+    except OSError as exc:
+        raise LayerwiseError(f"-o {path}: cannot write the file ({exc.strerror or exc})") from None
     return path
 
 
