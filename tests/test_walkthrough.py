@@ -195,3 +195,24 @@ def test_train_out_where_no_directory_can_be_made_is_a_one_line_error(tmp_path):
     result = run_cli(["train", "--data", "builtin:iris", "--epochs", "1", "--out", blocker / "run"])
     assert_user_error(result, f"--out {blocker / 'run'}: cannot create the run directory")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_draw_and_compare_outputs_that_cannot_be_files_are_one_line_errors(iris_run, tmp_path):
+    # both were tracebacks (FileExistsError from mkdir, IsADirectoryError from the atomic rename)
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("not a folder")
+    seed0 = REPO / "docs" / "seed0-network.yaml"
+    assert_user_error(run_cli(["draw", seed0, "-o", blocker / "net.png"]), f"{blocker} is not a folder")
+    assert_user_error(run_cli(["draw", seed0, "-o", tmp_path]), f"-o {tmp_path}: is a directory")
+    assert_user_error(run_cli(["runs", "--compare", iris_run.dir, iris_run.dir, "-o", tmp_path]),
+                      f"--out {tmp_path}: is a directory")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_tune_out_under_a_file_is_a_one_line_error(tmp_path):
+    pytest.importorskip("optuna")
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("not a folder")
+    config = tmp_path / "tune.yaml"
+    config.write_text("data: {source: 'builtin:iris'}\ntraining: {epochs: 1}\nsearch:\n  training.lr: {uniform: [0.01, 0.1]}\n")
+    assert_user_error(run_cli(["tune", config, "--trials", "1", "--out", blocker / "out"]), str(blocker / "out"))

@@ -88,8 +88,9 @@ def draw_command(
 ) -> None:
     """Draw the network as the seeds picture it: neurons in columns, edges coloured by weight."""
     from ..explain import draw
+    from .paths import output_file
 
-    written = draw(net, output, max_neurons=max_neurons, values=values)
+    written = draw(net, output_file(output, "-o", make_parents=True), max_neurons=max_neurons, values=values)
     typer.echo(f"wrote {written}")
 
 

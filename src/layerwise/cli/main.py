@@ -174,6 +174,11 @@ def _dispatch(args: list[str]) -> None:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
+    except OSError as exc:  # a path the user named cannot be read or written (not a folder, read-only, disk full)
+        if exc.filename is None:  # no file involved: not the user's path, so a bug's traceback
+            raise
+        print(f"error: {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
+        sys.exit(2)
     except MemoryError:  # inputs are checked against the memory budget first; this is the backstop
         print("error: out of memory: the data or the network is too large for the memory this process may use",
               file=sys.stderr)

@@ -23,8 +23,9 @@ def runs(
 
     if compare_runs:
         from ..runs_compare import compare
+        from .paths import output_file
 
-        print(f"compare: {compare(list(dirs or []), out)}")
+        print(f"compare: {compare(list(dirs or []), output_file(out, '--out'))}")
         return
     roots = list(dirs or [Path("runs")])
     rows = [read_row(path) for root in roots for path in find_runs(root)]
