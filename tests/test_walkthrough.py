@@ -216,3 +216,16 @@ def test_tune_out_under_a_file_is_a_one_line_error(tmp_path):
     config = tmp_path / "tune.yaml"
     config.write_text("data: {source: 'builtin:iris'}\ntraining: {epochs: 1}\nsearch:\n  training.lr: {uniform: [0.01, 0.1]}\n")
     assert_user_error(run_cli(["tune", config, "--trials", "1", "--out", blocker / "out"]), str(blocker / "out"))
+
+
+def test_tune_storage_that_cannot_be_made_leaves_no_out_folder(tmp_path):
+    # the journal's folder under a file was an OSError past the cleanup: an empty --out stayed behind
+    pytest.importorskip("optuna")
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("not a folder")
+    config = tmp_path / "tune.yaml"
+    config.write_text("data: {source: 'builtin:iris'}\ntraining: {epochs: 1}\nsearch:\n  training.lr: {uniform: [0.01, 0.1]}\n")
+    result = run_cli(["tune", config, "--trials", "1", "--storage", f"journal:{blocker / 'j.log'}",
+                      "--out", tmp_path / "out"])
+    assert_user_error(result, f"--storage journal:{blocker / 'j.log'}: cannot create the folder {blocker}")
+    assert not (tmp_path / "out").exists()

@@ -63,4 +63,7 @@ def open_storage(url: str):
 def _need_parent(path: Path, url: str) -> None:
     if path.exists() and path.is_dir():
         raise LayerwiseError(f"--storage {url}: {path} is a directory")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a parent that is a file, or a read-only place
+        raise LayerwiseError(f"--storage {url}: cannot create the folder {path.parent} ({exc.strerror or exc})") from None
