@@ -229,3 +229,16 @@ def test_tune_storage_that_cannot_be_made_leaves_no_out_folder(tmp_path):
                       "--out", tmp_path / "out"])
     assert_user_error(result, f"--storage journal:{blocker / 'j.log'}: cannot create the folder {blocker}")
     assert not (tmp_path / "out").exists()
+
+
+def test_drawn_blocks_widen_for_long_layer_names(tmp_path):
+    # an ensemble's 'members.*.embed0  PeriodicEmbedding' was printed over its own '(13,)  830 params'
+    from PIL import Image
+
+    from layerwise.explain.drawing import draw_blocks
+
+    short = draw_blocks([("fc1", "Linear", "(64,)", 4480), ("fc2", "Linear", "(1,)", 65)], tmp_path / "short.png")
+    long = draw_blocks([("members.*.embed0", "PeriodicEmbedding", "(13,)", 830),
+                        ("members.*.fc1", "Linear", "(64,)", 4480)], tmp_path / "long.png")
+    short_width, long_width = Image.open(short).size[0], Image.open(long).size[0]
+    assert long_width > 1.15 * short_width  # 5.2 in was too narrow for the long name and its shape

@@ -146,6 +146,7 @@ def draw_blocks(rows: list[tuple[str, str, str, int]], output_path, title: str =
 
     path = _checked_path(output_path)
     figure, axes = plt.subplots(figsize=(5.2, 0.9 + 0.62 * len(rows)))
+    labels = []  # (name text, shape text, the data width they share)
     for index, (name, kind, shape, count) in enumerate(rows):
         inner = "." in name  # inside a residual block: indented
         y, x = -index, 0.35 if inner else 0.0
@@ -153,17 +154,31 @@ def draw_blocks(rows: list[tuple[str, str, str, int]], output_path, title: str =
         axes.add_patch(patches.FancyBboxPatch((x, y - 0.25), 3.6 - x, 0.5, boxstyle="round,pad=0.02",
                                               facecolor=colour, edgecolor="#333333"))
         params = f"  {count:,} params" if count else ""
-        axes.text(x + 0.1, y, f"{name}  {kind}", fontsize=9, va="center", fontweight="bold")
-        axes.text(3.5, y, f"{shape}{params}", fontsize=8, va="center", ha="right", color="#333333")
+        labels.append((axes.text(x + 0.1, y, f"{name}  {kind}", fontsize=9, va="center", fontweight="bold"),
+                       axes.text(3.5, y, f"{shape}{params}", fontsize=8, va="center", ha="right", color="#333333"),
+                       3.4 - x))
         if index:
             axes.annotate("", xy=(1.8, y + 0.26), xytext=(1.8, y + 0.74), arrowprops={"arrowstyle": "->", "lw": 0.8})
     axes.set_title(title or f"{len(rows)} layers, output shape per sample", fontsize=10)
     axes.set_xlim(-0.1, 3.7)
     axes.set_ylim(-len(rows) + 0.4, 0.6)
     axes.axis("off")
+    _widen_to_fit(figure, axes, labels)
     figure.savefig(path, dpi=150, bbox_inches="tight")
     plt.close(figure)
     return path
+
+
+def _widen_to_fit(figure, axes, labels) -> None:
+    """Text keeps its size in points while the boxes scale with the figure: widen the figure until
+    the longest name and its shape fit side by side (an ensemble's 'members.*.embed0
+    PeriodicEmbedding' ran into its own shape text)."""
+    renderer = figure.canvas.get_renderer()
+    unit = axes.transData.transform((1, 0))[0] - axes.transData.transform((0, 0))[0]  # pixels per data unit
+    ratio = max((left.get_window_extent(renderer).width + right.get_window_extent(renderer).width + 0.3 * unit)
+                / (room * unit) for left, right, room in labels) if labels else 1.0
+    if ratio > 1:
+        figure.set_figwidth(figure.get_figwidth() * ratio)
 
 
 def _checked_path(output_path) -> Path:
