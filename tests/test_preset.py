@@ -135,6 +135,8 @@ def test_auto_trains_on_every_row_and_scores_out_of_fold(tmp_path):
     assert asked.summary["test_rows"] == 50 and asked.summary["test"] is not None
     plain = layerwise.train({**config, "preset": "plain"}, data=(X, y), out=tmp_path / "plain", quiet=True)
     assert plain.summary["test_rows"] == 40
+    copies = layerwise.train(config, data=(X, y), out=tmp_path / "copies", quiet=True, repeat=2)
+    assert [copy.summary["test_rows"] for copy in copies] == [40, 40]  # seeds are compared on test rows
 
 
 def test_the_report_judges_a_bagged_ensemble_by_the_member_that_held_the_rows_out(tmp_path):

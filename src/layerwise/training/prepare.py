@@ -165,7 +165,7 @@ def prepare(config: RunConfig, dataset: Dataset, sample_weight=None, rows=None, 
     labels = targets.reshape(-1) if task != "regression" else None
     all_rows = np.arange(len(dataset))
     explicit_test = _explicit(config.data.test, dataset, "test", config.data.max_bytes)
-    test_fraction = 0.0 if explicit_test is not None else auto_test_split(config, dataset.kind)
+    test_fraction = 0.0 if explicit_test is not None else auto_test_split(config, dataset.kind, modes.repeat)
     rest, test_idx = split_indices(all_rows, test_fraction, seed, labels)
     explicit_val = _explicit(config.data.val, dataset, "val", config.data.max_bytes)
     val_fraction = 0.0 if explicit_val is not None else config.data.val_split
