@@ -116,19 +116,7 @@ def test_readme_table_example_trains_and_predicts_one_row_to_a_file(tmp_path):
 
 def test_resume_ends_with_the_test_scores_as_train_does(tmp_path):
     # resume printed only the report path, so a resumed run never said how well it did
-    import layerwise
-    from layerwise.training.callbacks import Callback
-
-    class CtrlC(Callback):
-        def on_epoch_end(self, trainer, epoch, logs):
-            if epoch == 2:
-                raise KeyboardInterrupt
-
-    out = tmp_path / "run"
-    config = {"preset": "plain", "data": {"source": "builtin:iris"}, "network": {"hidden": [8]},
-              "training": {"epochs": 4, "lr": 0.01}}
-    with pytest.raises(KeyboardInterrupt):
-        layerwise.train(config, out=out, quiet=True, callbacks=[CtrlC()])
+    out = _interrupted_run(tmp_path / "run")
     assert json.loads((out / "status.json").read_text())["state"] == "interrupted"
     result = run_cli(["resume", out])
     assert result.code == 0, result.err
@@ -242,3 +230,29 @@ def test_drawn_blocks_widen_for_long_layer_names(tmp_path):
                         ("members.*.fc1", "Linear", "(64,)", 4480)], tmp_path / "long.png")
     short_width, long_width = Image.open(short).size[0], Image.open(long).size[0]
     assert long_width > 1.15 * short_width  # 5.2 in was too narrow for the long name and its shape
+
+
+def _interrupted_run(out):
+    """A run stopped by Ctrl-C after epoch 2 of 4 (status interrupted, a checkpoint, no model.json)."""
+    import layerwise
+    from layerwise.training.callbacks import Callback
+
+    class CtrlC(Callback):
+        def on_epoch_end(self, trainer, epoch, logs):
+            if epoch == 2:
+                raise KeyboardInterrupt
+
+    config = {"preset": "plain", "data": {"source": "builtin:iris"}, "network": {"hidden": [8]},
+              "training": {"epochs": 4, "lr": 0.01}}
+    with pytest.raises(KeyboardInterrupt):
+        layerwise.train(config, out=out, quiet=True, callbacks=[CtrlC()])
+    return out
+
+
+@pytest.mark.parametrize("command", [["summary"], ["draw", "-o", "net.png"], ["explain", "--input", "1,2,3,4"]])
+def test_an_unfinished_run_is_called_unfinished_not_a_non_run(tmp_path, command):
+    # explain, draw and summary said "not a run directory (no model.json)" of an interrupted run
+    run = _interrupted_run(tmp_path / "run")
+    args = [command[0], run, *[tmp_path / a if a.endswith(".png") else a for a in command[1:]]]
+    assert_user_error(run_cli(args), f"{run}: run is interrupted and has no model yet", f"layerwise resume {run}")
+    assert not (tmp_path / "net.png").exists()

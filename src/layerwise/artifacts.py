@@ -263,6 +263,14 @@ def save_model(run_dir: Path, model, card: dict) -> None:
                                       "weights_sha256": hashlib.sha256(weights).hexdigest(), **card})
 
 
+def no_model_message(run_dir: Path) -> str:
+    """Why a directory has no model.json: a run that has not finished yet, or no run at all."""
+    state = read_status(run_dir).get("state")
+    if state and state != "complete":  # an interrupted run was called "not a run directory"
+        return f"{run_dir}: run is {state} and has no model yet; resume it (layerwise resume {run_dir}) or train again"
+    return f"{run_dir}: not a run directory (no {MODEL_CARD})"
+
+
 def read_model_card(run_dir: str | Path) -> dict:
     """model.json, checked: a layerwise model card of a format version this release reads."""
     run_dir = Path(run_dir)
@@ -270,7 +278,7 @@ def read_model_card(run_dir: str | Path) -> dict:
         raise LayerwiseError(f"{run_dir}: run directory not found")
     path = run_dir / MODEL_CARD
     if not path.is_file():
-        raise LayerwiseError(f"{run_dir}: not a run directory (no {MODEL_CARD})")
+        raise LayerwiseError(no_model_message(run_dir))
     try:
         card = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:

@@ -21,7 +21,11 @@ def summarise_network(target: str | Path) -> tuple[str, list[tuple[str, str, str
         from .predictor import load
 
         if not (target / "model.json").is_file():
-            raise LayerwiseError(f"{target}: not a run directory (no model.json); give a run directory or a config file")
+            from .artifacts import no_model_message
+
+            config = target / "config.yaml"  # an unfinished run's network is in its config
+            raise LayerwiseError(no_model_message(target) + (f" (layerwise summary {config} shows its network)"
+                                 if config.is_file() else "; give a run directory or a config file"))
         predictor = load(target)
         model, input_size = predictor.module, predictor.architecture.input_size
     elif target.is_file():
