@@ -161,3 +161,25 @@ def test_the_report_judges_a_bagged_ensemble_by_the_member_that_held_the_rows_ou
     assert judged.curves["roc"][2] == pytest.approx(roc_auc_score(truth, own))
     ensemble = run.predictor.predict_proba(rows.X)[:, 1]
     assert roc_auc_score(truth, ensemble) != pytest.approx(roc_auc_score(truth, own))  # the check can tell
+
+
+def test_wide_tables_train_without_the_embedding():
+    """Past MAX_EMBEDDED_COLUMNS numeric columns the cosines would cost several times the dense
+    layers: auto leaves the embedding out, and the ensemble's size is judged on the plain width."""
+    from layerwise.data.dataset import Dataset
+    from layerwise.recipe import MAX_EMBEDDED_COLUMNS, apply_preset, estimated_inputs, numeric_columns
+
+    def table(columns):
+        X = pd.DataFrame(np.zeros((10, columns)), columns=[f"x{i}" for i in range(columns)])
+        X["colour"] = ["red", "blue"] * 5
+        return Dataset(name="t", X=X, y=np.zeros(10), kind="table", target_names=["y"])
+
+    chosen = []
+    for columns in (MAX_EMBEDDED_COLUMNS, MAX_EMBEDDED_COLUMNS + 1):
+        config = RunConfig.from_dict({"preset": "auto"})
+        apply_preset(config, "regression", 1000, "table", numeric_columns(table(columns)))
+        chosen.append((config.network.embedding, estimated_inputs(table(columns))))
+    assert chosen == [("periodic", 4 * MAX_EMBEDDED_COLUMNS + 2), ("none", MAX_EMBEDDED_COLUMNS + 1 + 2)]
+    config = RunConfig.from_dict({"preset": "auto", "network": {"embedding": "periodic"}})
+    apply_preset(config, "regression", 1000, "table", 10_000)
+    assert config.network.embedding == "periodic"  # the user's choice wins

@@ -39,6 +39,11 @@ def auto_epochs(train_rows: int, batch_size: int) -> int:
 MEMBER_ROW_BUDGET, MAX_MEMBERS = 12_000, 5
 HIDDEN = [256, 256, 256]
 EMBEDDED_SIZE = 4  # values per numeric column out of the periodic embedding (layers/embedding.py)
+# Wider tables train without the embedding: its 16 cosines per column (and their sines backward)
+# cost ~3,800 multiply-adds per column and row, 2.9x the dense layers of a 500-column table. There,
+# 3 bagged members without it scored 0.792 in 67 s against 0.802 in 318 s with it, and one embedded
+# network 0.789 in 91 s (synthetic 2,600 x 500 table, 5 informative columns; benchmarks/QUALITY.md).
+MAX_EMBEDDED_COLUMNS = 200
 # ...and at most the arithmetic of 3 networks at the full step budget on 1,000 inputs (about two
 # minutes on a 2-core CPU): only very wide tables (thousands of one-hot columns) reach it.
 WIDE_NETWORKS, WIDE_INPUTS = 3, 1000
@@ -81,15 +86,28 @@ def auto_members(config: RunConfig, dataset) -> int:
 
 def estimated_inputs(dataset) -> int:
     """The first dense layer's width under preset auto, roughly: EMBEDDED_SIZE per numeric column
-    and one per category of each text column (at most MAX_CATEGORIES; rare ones not pooled)."""
+    (one past MAX_EMBEDDED_COLUMNS) and one per category of each text column (at most
+    MAX_CATEGORIES; rare ones not pooled)."""
+    import pandas as pd
+
+    numeric = numeric_columns(dataset)
+    per_number = EMBEDDED_SIZE if numeric <= MAX_EMBEDDED_COLUMNS else 1
+    X = dataset.X
+    if not isinstance(X, pd.DataFrame):  # arrays; a Parquet table's categories are not counted (not read yet)
+        return per_number * numeric
+    text = [column for column in X.columns if column not in X.select_dtypes(include=["number", "bool"]).columns]
+    return per_number * numeric + sum(min(int(X[c].nunique()), MAX_CATEGORIES) for c in text)
+
+
+def numeric_columns(dataset) -> int:
+    """Numeric columns of a table (DataFrame or Parquet; an array's values per row): the inputs
+    preset auto's embedding would embed."""
     import pandas as pd
 
     X = dataset.X
-    if not isinstance(X, pd.DataFrame):
-        return EMBEDDED_SIZE * int(np.prod(np.shape(X)[1:]))
-    numeric = X.select_dtypes(include=["number", "bool"]).columns
-    text = [column for column in X.columns if column not in numeric]
-    return EMBEDDED_SIZE * len(numeric) + sum(min(int(X[c].nunique()), MAX_CATEGORIES) for c in text)
+    if hasattr(X, "columns") and hasattr(X, "dtypes"):
+        return sum(bool(pd.api.types.is_numeric_dtype(d) or pd.api.types.is_bool_dtype(d)) for d in X.dtypes)
+    return int(np.prod(np.shape(X)[1:]))
 
 
 def _row_cost(inputs: int) -> int:
@@ -98,8 +116,9 @@ def _row_cost(inputs: int) -> int:
     return sum(a * b for a, b in zip(sizes, sizes[1:]))
 
 
-def apply_preset(config: RunConfig, task: str, train_rows: int, kind: str) -> None:
-    """Fill in what `config` leaves out (in place) when its preset is auto."""
+def apply_preset(config: RunConfig, task: str, train_rows: int, kind: str, numbers: int = 0) -> None:
+    """Fill in what `config` leaves out (in place) when its preset is auto; `numbers`: the
+    table's numeric columns (numeric_columns)."""
     if config.preset != "auto":
         return
     classification = task != "regression"
@@ -112,7 +131,8 @@ def apply_preset(config: RunConfig, task: str, train_rows: int, kind: str) -> No
     if network.layers is None and isinstance(network.activation, str):  # typed layers: the user's design
         # periodic embeddings of the numeric columns (layers/embedding.py); images' pixels are not
         # tabular features, and embedding each would multiply a wide first layer by four
-        _default(network, hidden=list(HIDDEN), dropout=0.15, embedding="none" if kind == "image" else "periodic")
+        embedded = kind != "image" and numbers <= MAX_EMBEDDED_COLUMNS
+        _default(network, hidden=list(HIDDEN), dropout=0.15, embedding="periodic" if embedded else "none")
     batch = _default(config.training, batch_size=BATCH_SIZE)["batch_size"]
     epochs = auto_epochs(train_rows, batch)
     _default(config.training, epochs=epochs, optimizer="adamw", lr=2e-3, weight_decay=0.02,

@@ -70,6 +70,7 @@ class DataFacts:
     # choose its scaling), -> a Preprocessor; its n_features and sample_shape are the input facts
     fit_preprocessing: Optional[Callable[[Any], Any]] = None
     kept: Optional[tuple] = None  # (preprocessor, architecture) of an earlier fit, used as they are
+    numbers: int = 0  # numeric columns of a table (values per row of an array): preset auto's embedding
 
 
 @dataclass
@@ -95,7 +96,7 @@ def resolve(config, facts: DataFacts, modes: Modes = Modes()) -> Resolved:
     if facts.kept is None:
         if copies == "--repeat" and config.preset == "auto" and "dropout" not in config.network.model_fields_set:
             config.network.dropout = 0.0  # --repeat copies must match their single runs: no dropout masks
-        apply_preset(config, facts.task, facts.train_rows, facts.kind)
+        apply_preset(config, facts.task, facts.train_rows, facts.kind, facts.numbers)
     if copies:
         check_repeatable(config, copies)
     if modes.processes:

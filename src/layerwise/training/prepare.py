@@ -15,7 +15,7 @@ from ..data.split import split_indices
 from ..data.targets import TargetEncoder, infer_task
 from ..errors import LayerwiseError
 from ..model import Architecture
-from ..recipe import auto_test_split
+from ..recipe import auto_test_split, numeric_columns
 from ..resolve import DataFacts, Modes, resolve
 from ..spec import RunConfig
 
@@ -185,7 +185,8 @@ def prepare(config: RunConfig, dataset: Dataset, sample_weight=None, rows=None, 
 
     weighted = config.training.class_weights is not None  # balanced weights count the training labels
     facts = DataFacts(dataset.kind, task, encoder.n_outputs, encoder.classes, targets[train_idx] if weighted else None,
-                      len(train_idx), len(val_idx), fit_preprocessing, fitted)
+                      len(train_idx), len(val_idx), fit_preprocessing, fitted,
+                      numeric_columns(dataset) if dataset.kind != "image" else 0)
     resolved = resolve(config, facts, replace(modes, sample_weight=sample_weight is not None))
     preprocessor, loss = resolved.preprocessor, resolved.loss
     if task == "regression":  # the preset may have chosen it; a loaded encoder follows the config too
