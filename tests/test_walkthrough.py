@@ -256,3 +256,25 @@ def test_an_unfinished_run_is_called_unfinished_not_a_non_run(tmp_path, command)
     args = [command[0], run, *[tmp_path / a if a.endswith(".png") else a for a in command[1:]]]
     assert_user_error(run_cli(args), f"{run}: run is interrupted and has no model yet", f"layerwise resume {run}")
     assert not (tmp_path / "net.png").exists()
+
+
+@pytest.mark.parametrize(("preset", "centre", "scale"), [("auto", "median", "IQR"), ("plain", "mean", "std")])
+def test_report_names_the_numbers_each_column_is_scaled_by(tmp_path, preset, centre, scale):
+    # under preset auto (robust scaling) the report's "mean" and "std" columns held the median and IQR
+    import html
+    import re
+
+    out = tmp_path / "run"
+    result = run_cli(["train", "--data", REPO / "examples" / "houses.csv", "--target", "price", "--preset", preset,
+                      "--epochs", "2", "--quiet", "--out", out])
+    assert result.code == 0, result.err
+    section = (out / "report.html").read_text().split("<section id=features>", 1)[1].split("</section>", 1)[0]
+    headers = re.findall(r"<th>(.*?)</th>", section)
+    assert headers[-2:] == [centre, scale]
+    assert f"(x − {centre}) / {scale}" in html.unescape(section)
+    size = next(c for c in json.loads((out / "model.json").read_text())["preprocessing"]["numeric"] if c["name"] == "size")
+    row = re.search(r"<tr><td>size</td>(.*?)</tr>", section).group(1)
+    shown = [float(v) for v in re.findall(r"<td class=num>([-0-9.]+)</td>", row)]
+    assert shown == pytest.approx([size["mean"], size["std"]], rel=1e-4)  # the two numbers x is scaled by
+    if preset == "auto":
+        assert size["mean"] == size["median"]  # robust: the centre is the median

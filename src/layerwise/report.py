@@ -130,7 +130,7 @@ def render_html(title: str, predictor, prepared, history: list[dict], summary: d
         sections += ["<section id=confusion><h2>Confusion matrix</h2>", _img(images["confusion matrix"], "confusion matrix"),
                      "</section>"]
     sections += [
-        f"<section id=features><h2>Features and preprocessing</h2>{_features(prepared.preprocessor)}</section>",
+        f"<section id=features><h2>Features and preprocessing</h2>{_features(prepared.preprocessor, config)}</section>",
         "<section id=model><h2>Model</h2>", f"<pre>{html.escape(text)}</pre>",
         _scroll(_table(["layer", "parameters", "count"], [list(r) for r in rows] + [["total", "", total]]), "parameters"),
         "</section><section id=epochs><h2>Per-epoch metrics</h2>",
@@ -202,8 +202,9 @@ def _judgement_sections(judgement, images: dict[str, bytes]) -> list[str]:
     return parts
 
 
-def _features(preprocessor) -> str:
+def _features(preprocessor, config: dict) -> str:
     state = preprocessor.state
+    data = config.get("data") or {}
     if state["kind"] == "image":
         return f"<p>images of shape {tuple(state['shape'])}, pixels divided by {state['scale']:g}</p>"
     read_as = {"date": "date, in years", "decimal": "number, decimal comma", "time": "time, in seconds",
@@ -214,7 +215,16 @@ def _features(preprocessor) -> str:
     rows += [[c["name"], "category", f"one-hot over {len(c['categories'])} values"
               + (f" + <other> ({c['rare']} rare, and unseen ones)" if c.get("other") else ""), "", ""]
              for c in state.get("categorical", [])]
-    return _scroll(_table(["column", "kind", "preprocessing", "mean", "std"], rows), "features")
+    # the two numbers each column is scaled by: under data.scaling robust they are the median and the
+    # IQR (preset auto's choice), which this table called "mean" and "std"
+    centre, scale = ("median", "IQR") if data.get("scaling") == "robust" else ("mean", "std")
+    if data.get("standardize") is False:
+        how = "numbers enter the network as they are (data.standardize: false)"
+    else:
+        how = f"each number enters the network as (x − {centre}) / {scale}" + (
+            f", then smoothly clipped: x / √(1 + (x/{state['smooth_clip']:g})²)" if state.get("smooth_clip") else "")
+    return (f"<p>{html.escape(how)}</p>"
+            + _scroll(_table(["column", "kind", "preprocessing", centre, scale], rows), "features"))
 
 
 def _scroll(table: str, name: str, tall: bool = False) -> str:
