@@ -278,3 +278,23 @@ def test_report_names_the_numbers_each_column_is_scaled_by(tmp_path, preset, cen
     assert shown == pytest.approx([size["mean"], size["std"]], rel=1e-4)  # the two numbers x is scaled by
     if preset == "auto":
         assert size["mean"] == size["median"]  # robust: the centre is the median
+
+
+def test_values_reads_a_number_like_category_as_the_category(tmp_path):
+    # '--values 0.5,3' met the category column as '3.0' (unseen, all-zero one-hot) while the CSV cell
+    # '3' of the same column is the trained category '3': two answers for one row
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    grade = rng.choice(["A", "B", "3"], 120)
+    x = rng.normal(size=120)
+    lines = ["x,grade,y"] + [f"{a:.4f},{g},{a + 2 * (g == '3'):.4f}" for a, g in zip(x, grade)]
+    (tmp_path / "grades.csv").write_text("\n".join(lines) + "\n")
+    (tmp_path / "one.csv").write_text("x,grade\n0.5,3\n")
+    run = tmp_path / "run"
+    assert run_cli(["train", "--data", tmp_path / "grades.csv", "--target", "y", "--preset", "plain", "--epochs", "3",
+                    "--quiet", "--out", run]).code == 0
+    from_file = run_cli(["predict", run, "--input", tmp_path / "one.csv"])
+    typed = run_cli(["predict", run, "--values", "0.5,3"])
+    assert typed.code == 0 and "never seen in training" not in typed.err, typed.err
+    assert json.loads(typed.out)["prediction"] == pytest.approx(float(from_file.out.splitlines()[1]), rel=1e-6)
