@@ -293,8 +293,34 @@ def test_values_reads_a_number_like_category_as_the_category(tmp_path):
     (tmp_path / "one.csv").write_text("x,grade\n0.5,3\n")
     run = tmp_path / "run"
     assert run_cli(["train", "--data", tmp_path / "grades.csv", "--target", "y", "--preset", "plain", "--epochs", "3",
-                    "--quiet", "--out", run]).code == 0
+                    "--hidden", "4", "--quiet", "--out", run]).code == 0
     from_file = run_cli(["predict", run, "--input", tmp_path / "one.csv"])
     typed = run_cli(["predict", run, "--values", "0.5,3"])
     assert typed.code == 0 and "never seen in training" not in typed.err, typed.err
     assert json.loads(typed.out)["prediction"] == pytest.approx(float(from_file.out.splitlines()[1]), rel=1e-6)
+    import layerwise  # explain --input reads the row the same way: one of the three one-hot inputs is 1
+
+    assert layerwise.explain(run, "0.5,3").x[1:].tolist() == [1.0, 0.0, 0.0]  # categories 3, A, B
+
+
+def test_explain_of_a_regression_run_uses_the_targets_the_network_learned(regression_run):
+    # the run trained on standardised targets; explain compared its output with the raw target
+    # (diabetes progression ~150 against an output near 0), so every δ and gradient was off
+    import numpy as np
+    import torch
+
+    import layerwise
+    from layerwise.data.builtin import load_builtin
+
+    trace = layerwise.explain(regression_run.dir, row=5, data="builtin:diabetes", lr=0.1)
+    scaling = json.loads((regression_run.dir / "model.json").read_text())["target_scaling"]
+    raw_target = float(np.asarray(load_builtin("diabetes").y)[5])
+    assert trace.target[0] == pytest.approx((raw_target - scaling["mean"][0]) / scaling["std"][0])
+
+    module = layerwise.load(regression_run.dir).module.double()
+    x = torch.tensor(trace.x, dtype=torch.float64).reshape(1, -1)
+    want = torch.tensor(np.asarray(trace.target).reshape(1, -1), dtype=torch.float64)
+    torch.nn.functional.mse_loss(module(x), want).backward()  # the loss as training computed it
+    last = [m for m in module.modules() if isinstance(m, torch.nn.Linear)][-1]
+    assert trace.backward[0].weight_gradient == pytest.approx(last.weight.grad.numpy(), abs=1e-10)
+    assert any("standardised targets" in note and "as predict answers" in note for note in trace.notes)

@@ -103,7 +103,7 @@ def predict_values(run_dir: str | Path, text: str) -> dict[str, Any]:
         raise LayerwiseError(f"--values: expected {len(columns)} values"
                              f"{' (' + ', '.join(columns) + ')' if len(columns) <= 20 else ''}, got {len(row)}")
     if predictor.preprocessor.kind == "table":
-        row = _categories_as_typed(row, text, columns, predictor.preprocessor.state.get("categorical", []))
+        row = categories_as_typed(row, text, columns, predictor.preprocessor.state.get("categorical", []))
         X = np.asarray([row], dtype=object)  # the raw columns in order: no pandas for one row
     else:
         if any(isinstance(v, str) for v in row):
@@ -112,7 +112,7 @@ def predict_values(run_dir: str | Path, text: str) -> dict[str, Any]:
     return {k: _plain(v[0]) for k, v in prediction_columns(predictor, X, where="--values").items()}
 
 
-def _categories_as_typed(row: list, text: str, columns: list[str], categorical: list[dict]) -> list:
+def categories_as_typed(row: list, text: str, columns: list[str], categorical: list[dict]) -> list:
     """A category column's value as the user typed it: typed_row reads '3' as the number 3.0, which
     then met the column's categories as '3.0', never seen in training, where the CSV cell '3' of the
     same column is the category '3'."""

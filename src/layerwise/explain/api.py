@@ -50,11 +50,23 @@ def explain(
             f" as a hand calculation does (without rounding ŷ = {', '.join(num(v, RESULT_PLACES) for v in exact)});"
             " derivatives are evaluated at the sums Z"
         )
+    scaling = _target_scaling(network)
+    if scaling is not None:
+        mean, std = scaling
+        trace.notes.append("the run learned standardised targets (data.standardize_target): its output ŷ = "
+                           + ", ".join(f"{num(o, RESULT_PLACES)} is {num(o, RESULT_PLACES)}×{num(s)} + {num(m)} = "
+                                       f"{num(o * s + m, RESULT_PLACES)}" for o, m, s in zip(trace.output, mean, std))
+                           + " in the target's own units, as predict answers")
     if target is None:
         trace.notes.append("no target given: forward pass only (give a target to see the backward pass)")
         return trace
     trace.loss = choose_loss(network, loss)
     trace.target, trace.target_label = encode_target(network, trace.loss, target)
+    if scaling is not None:  # the loss the network trained on compares standardised values, not raw ones
+        raw = trace.target
+        trace.target = (raw - mean) / std
+        trace.notes.append("target in the network's units: " + ", ".join(
+            f"({num(r)} − {num(m)}) / {num(s)} = {num(t, RESULT_PLACES)}" for r, m, s, t in zip(raw, mean, std, trace.target)))
     trace.loss_value = engine.loss(trace.loss, trace.output, trace.target)
     trace.probabilities = output_probabilities(trace.loss, trace.output)
     trace.backward = backward_pass(network, trace.forward, trace.loss, trace.target, trace.learning_rate)
@@ -78,3 +90,16 @@ def _network_input(network, input, row, data) -> tuple:
         x, note = run_input(network, input)
         return check_input(network, x), None, [note]
     return check_input(network, input), None, []
+
+
+def _target_scaling(network):
+    """(mean, std) of a regression run's standardised targets (model.json target_scaling), or None:
+    the network's outputs and the loss live in those units, the user's target in the table's."""
+    if network.run_dir is None or network.task != "regression":
+        return None
+    import numpy as np
+
+    from ..artifacts import read_model_card
+
+    scaling = read_model_card(network.run_dir).get("target_scaling")
+    return (np.asarray(scaling["mean"], dtype=float), np.asarray(scaling["std"], dtype=float)) if scaling else None

@@ -23,12 +23,18 @@ def _raw_values(text) -> list:
     return typed_row(text)
 
 
-def preprocess(net: DenseNet, raw, where: str) -> tuple[np.ndarray, str]:
+def preprocess(net: DenseNet, raw, where: str, text: str | None = None) -> tuple[np.ndarray, str]:
     """Raw row (values in column order, or a one-row DataFrame matched by column name, as predict
-    does) -> (network input float64, a note saying what was done)."""
+    does) -> (network input float64, a note saying what was done). `text`: the typed row `raw`
+    was read from, whose category cells stay text ('3' is the category '3', as predict --values)."""
     from ..predictor import load
 
     predictor = load(net.run_dir)
+    if text is not None and predictor.preprocessor.kind == "table":
+        from ..evaluate import categories_as_typed
+
+        raw = categories_as_typed(list(raw), text, predictor.preprocessor.input_columns,
+                                  predictor.preprocessor.state.get("categorical", []))
     if hasattr(raw, "columns"):
         x = np.asarray(predictor.transform(raw, where), dtype=np.float64).reshape(-1)
         known = [c for c in predictor.preprocessor.input_columns if c in raw.columns]
@@ -42,7 +48,7 @@ def preprocess(net: DenseNet, raw, where: str) -> tuple[np.ndarray, str]:
 
 def run_input(net: DenseNet, values) -> tuple[np.ndarray, str]:
     """--input for a run directory: raw feature values, preprocessed like predict does."""
-    return preprocess(net, _raw_values(values), "input")
+    return preprocess(net, _raw_values(values), "input", values if isinstance(values, str) else None)
 
 
 def source_row(net: DenseNet, source: str, row: int) -> tuple[np.ndarray, object, str]:
