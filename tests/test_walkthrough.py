@@ -324,3 +324,15 @@ def test_explain_of_a_regression_run_uses_the_targets_the_network_learned(regres
     last = [m for m in module.modules() if isinstance(m, torch.nn.Linear)][-1]
     assert trace.backward[0].weight_gradient == pytest.approx(last.weight.grad.numpy(), abs=1e-10)
     assert any("standardised targets" in note and "as predict answers" in note for note in trace.notes)
+
+
+def test_explain_says_when_the_run_trained_with_label_smoothing(tmp_path, iris_run):
+    # preset auto trains classification with label smoothing 0.1; explain's textbook loss has none
+    import layerwise
+
+    run = tmp_path / "smooth"
+    assert run_cli(["train", "--data", "builtin:iris", "--preset", "plain", "--hidden", "4", "--epochs", "1",
+                    "--set", "training.label_smoothing=0.1", "--quiet", "--out", run]).code == 0
+    said = [n for n in layerwise.explain(run, row=0, data="builtin:iris").notes if "label smoothing 0.1" in n]
+    assert len(said) == 1
+    assert not [n for n in layerwise.explain(iris_run.dir, row=0, data="builtin:iris").notes if "smoothing" in n]

@@ -61,6 +61,10 @@ def explain(
         trace.notes.append("no target given: forward pass only (give a target to see the backward pass)")
         return trace
     trace.loss = choose_loss(network, loss)
+    smoothing = _label_smoothing(network)
+    if smoothing and trace.loss == "ce":
+        trace.notes.append(f"the run trained with label smoothing {num(smoothing)} (training.label_smoothing); "
+                           "this pass works the plain cross-entropy of the textbook")
     trace.target, trace.target_label = encode_target(network, trace.loss, target)
     if scaling is not None:  # the loss the network trained on compares standardised values, not raw ones
         raw = trace.target
@@ -103,3 +107,12 @@ def _target_scaling(network):
 
     scaling = read_model_card(network.run_dir).get("target_scaling")
     return (np.asarray(scaling["mean"], dtype=float), np.asarray(scaling["std"], dtype=float)) if scaling else None
+
+
+def _label_smoothing(network) -> float:
+    """The run's training.label_smoothing (preset auto uses 0.1 for classification), or 0."""
+    if network.run_dir is None:
+        return 0.0
+    from ..runs_table import read_config
+
+    return float((read_config(network.run_dir).get("training") or {}).get("label_smoothing") or 0.0)
