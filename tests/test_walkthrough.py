@@ -336,3 +336,16 @@ def test_explain_says_when_the_run_trained_with_label_smoothing(tmp_path, iris_r
     said = [n for n in layerwise.explain(run, row=0, data="builtin:iris").notes if "label smoothing 0.1" in n]
     assert len(said) == 1
     assert not [n for n in layerwise.explain(iris_run.dir, row=0, data="builtin:iris").notes if "smoothing" in n]
+
+
+def test_explain_of_a_bagged_run_points_at_the_one_setting_that_works(tmp_path):
+    # it advised --ensemble 1, which under preset auto still embeds the numbers: a second refusal
+    run = tmp_path / "bagged"
+    assert run_cli(["train", "--data", "builtin:iris", "--preset", "auto", "--epochs", "1", "--quiet",
+                    "--out", run]).code == 0
+    assert_user_error(run_cli(["explain", run, "--input-row", "0", "--data", "builtin:iris"]),
+                      "an ensemble of", "train it with --preset plain")
+    single = tmp_path / "single"
+    assert run_cli(["train", "--data", "builtin:iris", "--preset", "plain", "--hidden", "4", "--epochs", "1", "--quiet",
+                    "--out", single]).code == 0  # the advice, followed
+    assert run_cli(["explain", single, "--input-row", "0", "--data", "builtin:iris"]).code == 0

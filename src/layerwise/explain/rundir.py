@@ -22,8 +22,8 @@ def load_run_dir(run_dir: Path) -> DenseNet:
     meta = read_model_card(run_dir)
     if meta.get("ensemble", 1) != 1:  # ensemble.py: K networks averaged, not one chain of layers
         raise LayerwiseError(f"{run_dir}: an ensemble of {meta['ensemble']} networks (training.ensemble); "
-                             "explain and draw work on one network: train it with --ensemble 1 "
-                             "(preset auto bags small tables) or --preset plain")
+                             "explain and draw work on one network: train it with --preset plain (preset auto "
+                             "bags small tables and embeds their numeric columns, which explain cannot work by hand)")
     arch = _architecture(meta.get("network"), run_dir)
     if arch.batch_norm:
         raise LayerwiseError(f"{run_dir}: batch_norm networks cannot be explained yet (model.json network.batch_norm is true)")
