@@ -91,7 +91,7 @@ def test_clean_text_keeps_exact_matching() -> None:
     ("date", [f"2017-01-{1 + k % 28:02d}T06:{k:02d}:42Z" for k in range(40)], False),  # a time stamp: read as a date
     ("animal_name", ["Rex", "Max", "Luna", "Bella"] * 10, False),  # repeats: a category
     ("PAID", [float(k) for k in range(40)], False),  # a quantity, not a sequence
-    ("Valid", list(range(0, 80, 2)), False),  # ends in "id", but not an ID spelling
+    ("Valid", [k * k for k in range(40)], False),  # ends in "id", but not an ID spelling
 ])
 def test_id_columns_the_names_alone_missed(name, values, warned) -> None:
     from layerwise.data.columns import id_like
@@ -123,3 +123,17 @@ def test_a_text_case_number_is_warned_about_when_training(tmp_path) -> None:
 ])
 def test_evenly_spaced_integers_are_a_scale(y, task) -> None:
     assert infer_task(y) == task
+
+
+def test_a_numbered_table_cut_into_train_and_test_still_warns_about_its_id() -> None:
+    """Chem97's student column 1..31,022: a train file of 80% of the rows, shuffled, is no longer
+    1..n, and was not warned about."""
+    from layerwise.data.columns import id_like
+
+    rng = np.random.default_rng(3)
+    kept = pd.Series(rng.permutation(np.arange(1, 501))[:400])
+    assert id_like(kept, "student") == f"400 different integers within {kept.min()}..{kept.max()}"
+    assert id_like(pd.Series(rng.permutation(np.arange(1, 501))), "student") == "the integers 1..500, each once"
+    incomes = pd.Series(rng.choice(np.arange(20_000, 90_000), 400, replace=False))  # all different, widely spread
+    assert id_like(incomes, "income") == ""
+    assert id_like(pd.Series(rng.integers(1, 300, 400)), "visits") == ""  # repeats: a quantity

@@ -19,6 +19,10 @@ ID_NAME = re.compile(r"^(id|ids|rownames|row_?names|index|idx|row|row_?id|row_?n
 # ...and ID spellings whose case matters: caseId, patientID, idNum, id_visit, PID (medicaldata's opt)
 ID_CASED = re.compile(r"[a-z0-9](Id|ID)$|^(id|ID|Id)([A-Z0-9_]|$)|^[A-Z]ID$")
 NEAR_UNIQUE_TEXT = 0.99  # text that differs in (almost) every row: a case number or licence (MplsStops' idNum)
+# a training file cut from a numbered table (Chem97's student 1..31,022, 80% of the rows shuffled)
+# holds each integer once within a range under ID_SPREAD times its rows; measurements that never
+# repeat are spread far wider (incomes, timings)
+ID_SPREAD = 2
 SEQUENCE_ROWS = 20  # below this, 1..n in order is as likely a small count column as an ID
 ID_MIN_DISTINCT = 20  # a column named like an ID with fewer values is a category code (covid's test_id: 2)
 
@@ -75,8 +79,12 @@ def id_like(column, name: str) -> str:
         return ""
     values = column.to_numpy()
     low, high = int(values.min()), int(values.max())
-    if high - low == len(values) - 1 and len(np.unique(values)) == len(values):
+    if len(np.unique(values)) != len(values):
+        return ""
+    if high - low == len(values) - 1:
         return f"the integers {low}..{high}, each once"
+    if high - low < ID_SPREAD * len(values):
+        return f"{len(values):,} different integers within {low}..{high}"
     return ""
 
 
