@@ -131,6 +131,7 @@ def test_auto_trains_on_every_row_and_scores_out_of_fold(tmp_path):
     report = (run.dir / "report.html").read_text()
     assert "Per-class scores (member 1&#x27;s validation split)" in report or \
         "Per-class scores (member 1's validation split)" in report  # judged by a member that held them out
+    assert f"160 train per member (each holds out its own validation rows); {summary['val_rows']} held out" in report
     asked = layerwise.train({**config, "data": {"test_split": 0.25}}, data=(X, y), out=tmp_path / "asked", quiet=True)
     assert asked.summary["test_rows"] == 50 and asked.summary["test"] is not None
     plain = layerwise.train({**config, "preset": "plain"}, data=(X, y), out=tmp_path / "plain", quiet=True)
@@ -183,3 +184,29 @@ def test_wide_tables_train_without_the_embedding():
     config = RunConfig.from_dict({"preset": "auto", "network": {"embedding": "periodic"}})
     apply_preset(config, "regression", 1000, "table", 10_000)
     assert config.network.embedding == "periodic"  # the user's choice wins
+
+
+def test_an_optimizer_the_user_names_keeps_its_plain_settings():
+    """AdamW's decay 0.02 and lr 0.002 are the recipe's; under `--optimizer adam` 0.02 would be an
+    L2 term inside Adam's gradient (a stronger penalty), under sgd lr 0.002 a crawl."""
+    from layerwise.recipe import apply_preset
+
+    chosen = {}
+    for optimizer in (None, "adam", "sgd"):
+        config = RunConfig.from_dict({"preset": "auto", "training": {"optimizer": optimizer} if optimizer else {}})
+        apply_preset(config, "multiclass", 1000, "table")
+        chosen[optimizer] = (config.training.optimizer, config.training.lr, config.training.weight_decay)
+    plain = RunConfig.from_dict({"preset": "plain"}).training
+    assert chosen[None] == ("adamw", 2e-3, 0.02)
+    assert chosen["adam"] == ("adam", plain.lr, plain.weight_decay) and chosen["sgd"] == ("sgd", plain.lr, plain.weight_decay)
+
+
+def test_a_long_group_of_members_is_summed_up_in_one_short_line():
+    from layerwise.training.callbacks import EarlyStopping
+
+    stopping = EarlyStopping("val_accuracy")
+    stopping.members = [{"best": 0.9, "best_epoch": 1 + i % 7, "wait": 0, "best_loss": None} for i in range(64)]
+    line = stopping.outcome(10)
+    assert line == "trained 10 epochs; each member restored its own best val_accuracy (epochs 1 to 7, median 4)"
+    stopping.members = stopping.members[:3]
+    assert stopping.outcome(10).endswith("(epochs 1, 2, 3)")

@@ -135,8 +135,11 @@ def apply_preset(config: RunConfig, task: str, train_rows: int, kind: str, numbe
         _default(network, hidden=list(HIDDEN), dropout=0.15, embedding="periodic" if embedded else "none")
     batch = _default(config.training, batch_size=BATCH_SIZE)["batch_size"]
     epochs = auto_epochs(train_rows, batch)
-    _default(config.training, epochs=epochs, optimizer="adamw", lr=2e-3, weight_decay=0.02,
-             adam_beta2=0.95, schedule="onecycle", label_smoothing=0.1 if classification else 0.0)
+    if _default(config.training, optimizer="adamw")["optimizer"] == "adamw":
+        # RealMLP's AdamW settings; an optimizer the user names keeps plain's (decay 0.02 would be a
+        # stronger L2 term inside Adam's gradient, and lr 0.002 is not SGD's scale)
+        _default(config.training, lr=2e-3, weight_decay=0.02, adam_beta2=0.95)
+    _default(config.training, epochs=epochs, schedule="onecycle", label_smoothing=0.1 if classification else 0.0)
     stopping = config.training.early_stopping
     if "early_stopping" not in config.training.model_fields_set:
         _default(stopping, patience=max(20, config.training.epochs // 4))

@@ -140,7 +140,9 @@ class EarlyStopping(Callback):
         best, best_epoch = self.best, self.best_epoch
         if self.members:
             if member is None:
-                epochs = ", ".join(str(m["best_epoch"]) for m in self.members)
+                epochs = [m["best_epoch"] for m in self.members]
+                epochs = ", ".join(map(str, epochs)) if len(epochs) <= 10 else \
+                    f"{min(epochs)} to {max(epochs)}, median {sorted(epochs)[len(epochs) // 2]}"  # --repeat 64: one line
                 stopped = f"stopped early at epoch {self.stopped_epoch}" if self.stopped_epoch else f"trained {epochs_run} epochs"
                 return f"{stopped}; each member restored its own best {self.monitor} (epochs {epochs})"
             best, best_epoch = self.members[member]["best"], self.members[member]["best_epoch"]
