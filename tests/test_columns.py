@@ -115,6 +115,7 @@ def test_unseen_categories_are_counted_at_predict_time(passengers, tmp_path) -> 
     ({"target": "Survived"}, "target column 'Survived' not found (did you mean 'survived'?)"),
     ({"ignore": ["rowname"]}, "data.ignore column 'rowname' not found (did you mean 'rownames'?)"),
     ({"features": ["Sex"]}, "data.features column 'Sex' not found (did you mean 'sex'?)"),
+    ({"ignore": ["survived"]}, "data.ignore names 'survived', the target column; it is never a feature"),
 ])
 def test_column_names_suggest_the_closest(passengers, tmp_path, change, message) -> None:
     with pytest.raises(LayerwiseError, match=message.replace("(", r"\(").replace(")", r"\)").replace("?", r"\?")):

@@ -27,8 +27,11 @@ SEQUENCE_ROWS = 20  # below this, 1..n in order is as likely a small count colum
 ID_MIN_DISTINCT = 20  # a column named like an ID with fewer values is a category code (covid's test_id: 2)
 
 
-def check_names(names, columns: list[str], what: str, where: str) -> None:
+def check_names(names, columns: list[str], what: str, where: str, targets=()) -> None:
     for name in names or ():
+        if name in targets:  # the target is taken out of the features already
+            raise LayerwiseError(f"{where}: {what} names '{name}', the target column; "
+                                 f"it is never a feature, so leave it out of {what}")
         if name not in columns:
             raise LayerwiseError(f"{where}: {what} column '{name}' not found{did_you_mean(name, columns)}; "
                                  f"columns are {', '.join(map(str, columns[:30]))}")
@@ -42,9 +45,10 @@ def select_columns(dataset, data_spec, where: str):
             raise LayerwiseError(f"{where}: data.features, data.ignore and data.id_column apply to tables only")
         return dataset
     columns = [str(c) for c in dataset.X.columns]
-    check_names(data_spec.features, columns, "data.features", where)
-    check_names(data_spec.ignore, columns, "data.ignore", where)
-    check_names([data_spec.id_column] if data_spec.id_column else [], columns, "data.id_column", where)
+    targets = [str(t) for t in dataset.target_names]
+    check_names(data_spec.features, columns, "data.features", where, targets)
+    check_names(data_spec.ignore, columns, "data.ignore", where, targets)
+    check_names([data_spec.id_column] if data_spec.id_column else [], columns, "data.id_column", where, targets)
     dropped = set(data_spec.ignore) | ({data_spec.id_column} if data_spec.id_column else set())
     keep = [c for c in (data_spec.features or columns) if c not in dropped]
     if not keep:
