@@ -208,7 +208,7 @@ ROUND2 = {
     "mpls_stops": (_mpls_stops, "51,920 police stops, a time stamp, 87 neighbourhoods, gaps"),
     "seattlepets": (lambda: _fewer_rows(_r("openintro", "seattlepets", "species", "classification",
                                            drop=("primary_breed", "secondary_breed", "license_number")), 20000),
-                    "20,000 of 52,519 pet licences, 4 classes (2 pigs), 7,000 names, dates and zips as text"),
+                    "20,000 of 52,519 pet licences, 4 classes (3 pigs), 7,000 names, dates and zips as text"),
 }
 
 

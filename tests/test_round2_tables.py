@@ -32,8 +32,8 @@ def test_whole_number_floats_follow_the_integer_rules(y, task) -> None:
 
 
 def test_a_float_zero_one_target_in_a_csv_trains_a_classifier(tmp_path) -> None:
-    """TV16's votetrump: 1.0/0.0 in the CSV (the source had gaps); a regression on it scored 0
-    accuracy because its predictions were fitted means such as 0.37, not labels."""
+    """TV16's votetrump: 1.0/0.0 in the CSV (the source had gaps) was trained as a regression,
+    whose predictions are numbers between the labels, not labels."""
     rng = np.random.default_rng(0)
     x = rng.normal(size=80)
     frame = pd.DataFrame({"x": x, "voted": (x > 0).astype(float)})

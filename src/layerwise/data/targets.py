@@ -50,8 +50,8 @@ def infer_task(y: np.ndarray, given: Optional[str] = None) -> str:
 def _integral_floats_as_integers(flat: np.ndarray) -> np.ndarray:
     """Floats that are all whole numbers follow the integer rules (as scikit-learn's
     type_of_target does): a 0/1 or 1..5 column comes out of pandas as float64 whenever the source
-    had a gap in it (R's numeric labels, a CSV's `1.0`), and trained as a regression its accuracy
-    is that of rounding a fitted mean (rehearsal round 2: TV16's votetrump, hfi's quartile 1.0..4.0)."""
+    had a gap in it (R's numeric labels, a CSV's `1.0`); trained as a regression it predicts numbers
+    between the labels (rehearsal round 2: TV16's votetrump, hfi's quartile 1.0..4.0)."""
     if flat.dtype.kind != "f" or flat.size == 0 or not np.isfinite(flat).all():
         return flat
     if not (flat == np.round(flat)).all() or np.abs(flat).max() >= 2**53:
