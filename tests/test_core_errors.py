@@ -81,6 +81,9 @@ TRAIN_CASES = {
     "loss does not fit the task": ({}, ["--data", "builtin:iris", "--loss", "mse"], ["loss 'mse'", "multiclass"]),
     "text labels for regression": ({}, ["--data", "builtin:iris", "--task", "regression"],
                                    ["regression needs numeric targets", "'setosa'"]),
+    "a text column among two targets": ({"t.csv": "x,price,city\n1,2.5,Hull\n2,3.5,York\n3,1.5,Hull\n4,2.0,York\n"},
+                                        ["--data", "t.csv", "--target", "price", "city"],
+                                        ["regression needs numeric targets", "'Hull'"]),
 }
 
 

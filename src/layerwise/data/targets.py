@@ -59,6 +59,14 @@ def _integral_floats_as_integers(flat: np.ndarray) -> np.ndarray:
     return flat.astype(np.int64)
 
 
+def _text_example(y: np.ndarray):
+    """The first value of `y` that is not a number (several target columns: numbers and text mixed)."""
+    for value in y.reshape(-1):
+        if not isinstance(value, (int, float, np.number)) or isinstance(value, bool):
+            return _plain(value)
+    return _plain(y.reshape(-1)[0]) if y.size else None
+
+
 def check_target_shape(y, where: str) -> np.ndarray:
     """Targets are (rows,) or (rows, outputs); anything else would broadcast wrongly in the loss."""
     y = np.asarray(y)
@@ -98,8 +106,7 @@ class TargetEncoder:
         y = check_target_shape(y, where)
         if task == "regression":
             if y.dtype.kind not in "biuf":
-                example = _plain(y.reshape(-1)[0]) if y.size else None
-                raise LayerwiseError(f"{where}: regression needs numeric targets, got text such as {example!r}")
+                raise LayerwiseError(f"{where}: regression needs numeric targets, got text such as {_text_example(y)!r}")
             encoder = cls(task, None, 1 if y.ndim == 1 else y.shape[1])
             if standardize:
                 seen = y if rows is None else y[rows]
