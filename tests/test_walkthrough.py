@@ -197,22 +197,24 @@ def test_draw_and_compare_outputs_that_cannot_be_files_are_one_line_errors(iris_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
 
 
-def test_tune_out_under_a_file_is_a_one_line_error(tmp_path):
+def _tune_beside_a_file(tmp_path):
+    """(a file where a folder is asked for, a one-trial tune config)"""
     pytest.importorskip("optuna")
     blocker = tmp_path / "notes.txt"
     blocker.write_text("not a folder")
     config = tmp_path / "tune.yaml"
     config.write_text("data: {source: 'builtin:iris'}\ntraining: {epochs: 1}\nsearch:\n  training.lr: {uniform: [0.01, 0.1]}\n")
+    return blocker, config
+
+
+def test_tune_out_under_a_file_is_a_one_line_error(tmp_path):
+    blocker, config = _tune_beside_a_file(tmp_path)
     assert_user_error(run_cli(["tune", config, "--trials", "1", "--out", blocker / "out"]), str(blocker / "out"))
 
 
 def test_tune_storage_that_cannot_be_made_leaves_no_out_folder(tmp_path):
     # the journal's folder under a file was an OSError past the cleanup: an empty --out stayed behind
-    pytest.importorskip("optuna")
-    blocker = tmp_path / "notes.txt"
-    blocker.write_text("not a folder")
-    config = tmp_path / "tune.yaml"
-    config.write_text("data: {source: 'builtin:iris'}\ntraining: {epochs: 1}\nsearch:\n  training.lr: {uniform: [0.01, 0.1]}\n")
+    blocker, config = _tune_beside_a_file(tmp_path)
     result = run_cli(["tune", config, "--trials", "1", "--storage", f"journal:{blocker / 'j.log'}",
                       "--out", tmp_path / "out"])
     assert_user_error(result, f"--storage journal:{blocker / 'j.log'}: cannot create the folder {blocker}")
