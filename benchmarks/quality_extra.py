@@ -31,7 +31,7 @@ def run_cli(table: str, folder: Path, timeout: int, group: dict = EXTRA) -> dict
     path = folder / f"{table}.csv"
     frame.to_csv(path, index=False)
     run_dir = folder / f"{table}_run"
-    command = [sys.executable, "-m", "layerwise", "train", "--data", str(path), "--target", "y", "--out", str(run_dir)]
+    command = [sys.executable, "-m", "layerwise", "train", "--data", str(path), "--target", "y", "--out", str(run_dir), "--overwrite"]
     started = time.perf_counter()
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
@@ -42,7 +42,7 @@ def run_cli(table: str, folder: Path, timeout: int, group: dict = EXTRA) -> dict
     lines = output.splitlines()
     return {"table": table, "task": task, "rows": len(frame), "columns": X.shape[1], "exit": code,
             "seconds": round(seconds, 1), "warnings": [line for line in lines if "warning" in line.lower()],
-            "last": lines[-3:] if code != 0 else [line for line in lines if line.startswith("test:")][-1:]}
+            "last": lines[-3:] if code != 0 else [line for line in lines if line.startswith(("test:", "validation"))][-1:]}
 
 
 def main(argv=None, group: dict = EXTRA, results: str = "benchmarks/quality_extra_results.jsonl",
