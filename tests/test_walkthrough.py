@@ -176,6 +176,15 @@ def test_export_to_a_directory_is_a_one_line_error(iris_run, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_export_checks_the_format_it_wrote_whatever_the_file_is_called(iris_run, tmp_path):
+    # -o model.bin with --format onnx was checked as TorchScript (by its suffix): a traceback
+    pytest.importorskip("onnxruntime")
+    for fmt, name in (("onnx", "model.bin"), ("torchscript", "model.onnx")):
+        result = run_cli(["export", iris_run.dir, "--format", fmt, "-o", tmp_path / name])
+        assert result.code == 0 and f"check  max |{fmt} - layerwise|" in result.out, result.err
+        assert (tmp_path / name).stat().st_size > 0
+
+
 def test_train_out_where_no_directory_can_be_made_is_a_one_line_error(tmp_path):
     # --out under a file (or in /proc, or read-only) was a FileNotFoundError/NotADirectoryError traceback
     blocker = tmp_path / "notes.txt"

@@ -23,7 +23,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Optional, Union
 
 import numpy as np
 
@@ -348,11 +348,13 @@ def predictor_inputs(predictor, arrays: list[np.ndarray]):
     return pd.DataFrame(frame)[state["columns"]]
 
 
-def max_difference(predictor, path: Union[str, Path], rows: int = 256, seed: int = 0) -> float:
+def max_difference(predictor, path: Union[str, Path], rows: int = 256, seed: int = 0,
+                   format: Optional[str] = None) -> float:
     """Largest |exported - predictor| over `rows` synthetic rows (probabilities or predictions),
-    for an .onnx file (run in onnxruntime) or a TorchScript file."""
+    for an ONNX file (run in onnxruntime) or a TorchScript file; `format` says which (by default
+    the file's suffix: `-o model.bin` is whatever --format wrote)."""
     arrays = synthetic_rows(predictor, rows, seed)
-    if str(path).endswith(FORMATS["onnx"]):
+    if (format or ("onnx" if str(path).endswith(FORMATS["onnx"]) else "torchscript")) == "onnx":
         got = run_onnx(path, arrays)[0]
     else:
         got = run_torchscript(path, predictor, arrays)[0]

@@ -37,7 +37,7 @@ def export_command(
     print(f"output {', '.join(output_names(predictor))}"
           + (f"  classes {json.dumps(predictor.encoder.classes)}" if predictor.encoder.classes else ""))
     if check:
-        difference = max_difference(predictor, path, CHECK_ROWS)
+        difference = max_difference(predictor, path, CHECK_ROWS, format=format)
         print(f"check  max |{format} - layerwise| = {difference:.2e} on {CHECK_ROWS} synthetic rows")
     print(f"wrote {path}")
 
