@@ -350,14 +350,11 @@ def predictor_inputs(predictor, arrays: list[np.ndarray]):
 
 def max_difference(predictor, path: Union[str, Path], rows: int = 256, seed: int = 0,
                    format: Optional[str] = None) -> float:
-    """Largest |exported - predictor| over `rows` synthetic rows (probabilities or predictions),
-    for an ONNX file (run in onnxruntime) or a TorchScript file; `format` says which (by default
-    the file's suffix: `-o model.bin` is whatever --format wrote)."""
+    """Largest |exported - predictor| over `rows` synthetic rows (probabilities or predictions), for
+    an ONNX (onnxruntime) or TorchScript file: `format`, else the file's suffix, says which."""
     arrays = synthetic_rows(predictor, rows, seed)
-    if (format or ("onnx" if str(path).endswith(FORMATS["onnx"]) else "torchscript")) == "onnx":
-        got = run_onnx(path, arrays)[0]
-    else:
-        got = run_torchscript(path, predictor, arrays)[0]
+    onnx = format == "onnx" if format else str(path).endswith(FORMATS["onnx"])
+    got = (run_onnx(path, arrays) if onnx else run_torchscript(path, predictor, arrays))[0]
     import warnings
 
     from .errors import LayerwiseWarning
