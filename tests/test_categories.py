@@ -139,3 +139,17 @@ def test_a_true_false_column_takes_true_and_false_as_text(tmp_path):
         assert predict_values(str(run.dir), f"0.5,{text}")["prediction"] == pytest.approx(want, rel=1e-6)
     with pytest.raises(layerwise.LayerwiseError, match="'maybe' is not a number"):
         predict_values(str(run.dir), "0.5,maybe")
+
+
+def test_a_number_like_category_in_a_float_column_is_that_category():
+    """A predict file whose cells of a category column are all numbers with one gap is read as
+    floats (3.0): that is the category '3' training saw, on both encoding paths (pandas, plain values)."""
+    from layerwise.data.categories import codes_of_series, codes_of_values, fit_column
+
+    column = fit_column("grade", pd.Series(["A", "B", "3", "3", "2.5"]))
+    floats = pd.Series([3.0, np.nan, 2.5, 7.0])
+    codes, present = codes_of_series(column, floats)
+    assert [column["categories"][c] if c >= 0 else None for c in codes] == ["3", None, "2.5", None]
+    assert present.tolist() == [True, False, True, True]  # 7.0: present, unseen
+    plain, _ = codes_of_values(column, [3.0, None, 2.5, 7.0])
+    assert plain.tolist() == codes.tolist()

@@ -61,8 +61,14 @@ def codes_of_series(column: dict, values) -> tuple[np.ndarray, np.ndarray]:
     import pandas as pd
 
     text = values.astype(str).str.strip() if column.get("trim") else values.astype(str)
+    known = pd.Index(column["categories"])
     # get_indexer, not pd.Categorical(values, categories=...): pandas deprecates unseen values there.
-    codes = pd.Index(column["categories"]).get_indexer(text)
+    codes = known.get_indexer(text)
+    if values.dtype.kind == "f":  # a file whose cells here are all numbers, one a gap: pandas reads 3 as 3.0,
+        number = values.to_numpy()  # which is the category '3' where training text had '3' and no '3.0'
+        whole = (codes < 0) & np.isfinite(number) & (number == np.round(number))
+        if whole.any():
+            codes[whole] = known.get_indexer(number[whole].astype(np.int64).astype(str))
     present = values.notna().to_numpy()
     if column.get("trim"):  # a blank value is missing
         present = present & (text != "").to_numpy()
@@ -76,8 +82,16 @@ def codes_of_values(column: dict, values) -> tuple[np.ndarray, np.ndarray]:
     missing = [v is None or (isinstance(v, (float, np.floating)) and np.isnan(v)) for v in values]
     text = ["" if gone else str(v).strip() if column.get("trim") else str(v) for v, gone in zip(values, missing)]
     present = np.array([not gone and (s != "" or not column.get("trim")) for s, gone in zip(text, missing)], dtype=bool)
-    codes = np.array([index.get(s, -1) if p else -1 for s, p in zip(text, present)], dtype=np.int64)
+    codes = np.array([index.get(s, index.get(_integer_text(v), -1)) if p else -1
+                      for s, v, p in zip(text, values, present)], dtype=np.int64)
     return codes, present
+
+
+def _integer_text(value) -> str:
+    """'3' for a whole float 3.0 (the category a CSV cell '3' trained), else '' (no category)."""
+    if isinstance(value, (float, np.floating)) and np.isfinite(value) and value == round(value):
+        return str(int(value))
+    return ""
 
 
 def one_hot(column: dict, codes: np.ndarray, present: np.ndarray, values, where: str) -> np.ndarray:
