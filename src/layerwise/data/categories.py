@@ -87,11 +87,11 @@ def codes_of_values(column: dict, values) -> tuple[np.ndarray, np.ndarray]:
     return codes, present
 
 
-def _integer_text(value) -> str:
-    """'3' for a whole float 3.0 (the category a CSV cell '3' trained), else '' (no category)."""
+def _integer_text(value) -> Optional[str]:
+    """'3' for a whole float 3.0 (the category a CSV cell '3' trained), else None (no category)."""
     if isinstance(value, (float, np.floating)) and np.isfinite(value) and value == round(value):
         return str(int(value))
-    return ""
+    return None
 
 
 def one_hot(column: dict, codes: np.ndarray, present: np.ndarray, values, where: str) -> np.ndarray:
