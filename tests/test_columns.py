@@ -184,3 +184,35 @@ def test_an_unseen_test_category_is_warned_about_once(passengers, tmp_path) -> N
     _, caught = _train(_config(passengers, ignore=["rownames"], test=str(tmp_path / "test.csv")), tmp_path / "run")
     unseen = [said for said in caught if "never seen in training" in said]
     assert len(unseen) == 1 and unseen[0].startswith("test: column 'sex': 1 row(s)"), unseen
+
+
+def _coded_table(rows=400, seed=0):
+    """y depends on an integer school code by a random effect per school: no order to exploit."""
+    rng = np.random.default_rng(seed)
+    school = rng.integers(1, 21, rows)
+    effect = rng.normal(size=21) * 2
+    x = rng.normal(size=rows)
+    return pd.DataFrame({"x": x, "school": school}), effect[school] + x + rng.normal(size=rows) * 0.3
+
+
+def test_declared_categorical_codes_are_one_hot_and_met_as_trained(tmp_path):
+    X, y = _coded_table()
+    config = {"preset": "plain", "data": {"categorical": ["school"]}, "network": {"hidden": [16]},
+              "training": {"epochs": 40, "lr": 0.01, "seed": 0}}
+    run = layerwise.train(config, data=(X, y), out=tmp_path / "run", quiet=True)
+    assert X["school"].dtype.kind == "i"  # the caller's frame is left as it was
+    columns = {c["name"]: c for c in run.predictor.preprocessor.state["categorical"]}
+    assert columns["school"]["categories"] == sorted(str(k) for k in range(1, 21))
+    as_numbers = layerwise.train({**config, "data": {}}, data=(X, y), out=tmp_path / "numbers", quiet=True)
+    assert run.summary["test"]["r2"] > as_numbers.summary["test"]["r2"] + 0.2  # codes, not quantities
+    # new rows as a file would bring them: integers, or floats when the column has a gap
+    loaded = layerwise.load(run.dir)
+    ints = loaded.predict(pd.DataFrame({"x": [0.1, 0.2], "school": [7, 12]}))
+    floats = loaded.predict(pd.DataFrame({"x": [0.1, 0.2, 0.3], "school": [7.0, 12.0, np.nan]}))
+    np.testing.assert_allclose(floats[:2], ints, rtol=1e-6)
+
+
+def test_categorical_names_an_existing_column(passengers, tmp_path):
+    with pytest.raises(LayerwiseError, match=r"data.categorical column 'aeg' not found \(did you mean 'age'\?\)"):
+        layerwise.train(_config(passengers, categorical=["aeg"]), out=tmp_path / "run", quiet=True)
+    assert not (tmp_path / "run").exists()

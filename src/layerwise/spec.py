@@ -44,6 +44,8 @@ class DataSpec(_Strict):
     features: Optional[list[str]] = None  # use only these columns of a table (default: all but the target)
     ignore: list[str] = Field(default_factory=list)  # columns never used as features (e.g. rownames)
     id_column: Optional[str] = None  # a row ID: not a feature; copied into prediction files and API results
+    # numeric columns that are codes, not quantities (zip, school, occupation): one-hot categories
+    categorical: list[str] = Field(default_factory=list)
     # rows whose target is missing are dropped with a warning, as any tabular learner must (false: an error)
     drop_missing_target: bool = True
     # regression: train on (y - mean) / std of the training targets, predict in the original units
@@ -62,7 +64,7 @@ class DataSpec(_Strict):
     def scales_target(self) -> bool:
         return self.standardize if self.standardize_target is None else self.standardize_target
 
-    @field_validator("target", "features", "ignore", mode="before")
+    @field_validator("target", "features", "ignore", "categorical", mode="before")
     @classmethod
     def _one_or_many(cls, value):
         return [value] if isinstance(value, str) else value

@@ -45,6 +45,20 @@ def fit_column(name: str, values, min_count: int = 0, max_categories: Optional[i
     return state
 
 
+def codes_as_categories(values):
+    """A column of codes written as numbers (`data.categorical`: zip, school, occupation) as a
+    pandas categorical of their text, whole numbers without '.0' (3.0 -> '3', as a CSV cell '3'
+    trained and as codes_of_series meets a float 3.0 later); text columns are left as they are."""
+    import pandas as pd
+
+    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return values
+    number = values.to_numpy(dtype=np.float64)
+    text = [None if np.isnan(v) else str(int(v)) if np.isfinite(v) and v == round(v) else repr(float(v))
+            for v in number]
+    return pd.Series(text, index=values.index, name=values.name, dtype="category")
+
+
 def width(column: dict) -> int:
     """One-hot columns of this column: one per kept category, plus <other> when it has one."""
     return len(column["categories"]) + bool(column.get("other"))

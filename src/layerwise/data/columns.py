@@ -11,6 +11,7 @@ import re
 import numpy as np
 
 from ..errors import LayerwiseError, warn
+from .categories import codes_as_categories
 from ..suggest import did_you_mean
 
 # names that usually mean "row number" (R's write.csv writes 'rownames', pandas 'Unnamed: 0')
@@ -49,6 +50,7 @@ def select_columns(dataset, data_spec, where: str):
     check_names(data_spec.features, columns, "data.features", where, targets)
     check_names(data_spec.ignore, columns, "data.ignore", where, targets)
     check_names([data_spec.id_column] if data_spec.id_column else [], columns, "data.id_column", where, targets)
+    check_names(data_spec.categorical, columns, "data.categorical", where, targets)
     dropped = set(data_spec.ignore) | ({data_spec.id_column} if data_spec.id_column else set())
     keep = [c for c in (data_spec.features or columns) if c not in dropped]
     if not keep:
@@ -58,8 +60,16 @@ def select_columns(dataset, data_spec, where: str):
         dataset.X = dataset.X[keep]
         if dataset.X_test is not None and hasattr(dataset.X_test, "columns"):
             dataset.X_test = dataset.X_test[[c for c in keep if c in dataset.X_test.columns]]
+    declared = {name: codes_as_categories for name in data_spec.categorical if name in keep}
+    if declared:  # a new frame: the caller's DataFrame is left as it was
+        dataset.X = dataset.X.assign(**{name: as_text(dataset.X[name]) for name, as_text in declared.items()})
+        if dataset.X_test is not None and hasattr(dataset.X_test, "assign"):
+            dataset.X_test = dataset.X_test.assign(**{name: as_text(dataset.X_test[name])
+                                                      for name, as_text in declared.items() if name in dataset.X_test})
     if data_spec.features is None:  # a column chosen by name is the user's decision
         for name in keep:
+            if name in data_spec.categorical:
+                continue
             reason = id_like(dataset.X[name], name)
             if reason:
                 warn(f"{where}: column '{name}' looks like a row ID ({reason}) and is used as a feature; "

@@ -157,7 +157,8 @@ def check_numeric_columns(frame, where: str, sep: Optional[str] = None, known: O
         if pd.api.types.is_datetime64_any_dtype(values.dtype):
             frame[column], readings[column] = numeric_text.fractional_years(values), "date"
             continue
-        if values.dtype != object and not pd.api.types.is_string_dtype(values):
+        if values.dtype != object and not pd.api.types.is_string_dtype(values) \
+                or isinstance(values.dtype, pd.CategoricalDtype):  # declared categories stay categories
             continue
         reading = known[column] if known and column in known else numeric_text.detect(values, sep)
         if reading is None:
