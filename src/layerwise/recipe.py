@@ -95,19 +95,24 @@ def estimated_inputs(dataset) -> int:
     X = dataset.X
     if not isinstance(X, pd.DataFrame):  # arrays; a Parquet table's categories are not counted (not read yet)
         return per_number * numeric
-    text = [column for column in X.columns if column not in X.select_dtypes(include=["number", "bool"]).columns]
+    text = [column for column, dtype in X.dtypes.items() if not _is_number(dtype)]
     return per_number * numeric + sum(min(int(X[c].nunique()), MAX_CATEGORIES) for c in text)
 
 
 def numeric_columns(dataset) -> int:
     """Numeric columns of a table (DataFrame or Parquet; an array's values per row): the inputs
     preset auto's embedding would embed."""
-    import pandas as pd
-
     X = dataset.X
     if hasattr(X, "columns") and hasattr(X, "dtypes"):
-        return sum(bool(pd.api.types.is_numeric_dtype(d) or pd.api.types.is_bool_dtype(d)) for d in X.dtypes)
+        return sum(_is_number(dtype) for dtype in X.dtypes)
     return int(np.prod(np.shape(X)[1:]))
+
+
+def _is_number(dtype) -> bool:
+    """A column the preprocessing reads as numbers (numeric or bool), not as categories."""
+    import pandas as pd
+
+    return bool(pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype))
 
 
 def _row_cost(inputs: int) -> int:

@@ -202,6 +202,14 @@ def _judgement_sections(judgement, images: dict[str, bytes]) -> list[str]:
     return parts
 
 
+def _rows_line(summary: dict) -> str:
+    """The header's row counts; a bagged ensemble's are per member, its validation rows out of fold."""
+    if summary.get("ensemble_kind") == "bagging":
+        return (f"{summary['train_rows']:,} train per member (each holds out its own validation rows); "
+                f"{summary['val_rows']:,} held out by at least one member, scored out of fold; "
+                f"{summary['test_rows']:,} test")
+    return f"{summary['train_rows']:,} train, {summary['val_rows']:,} validation, {summary['test_rows']:,} test"
+
 def _features(preprocessor, config: dict) -> str:
     state = preprocessor.state
     data = config.get("data") or {}
@@ -244,13 +252,3 @@ _CSS = ("body{font-family:system-ui,sans-serif;max-width:960px;margin:1em auto;p
         "td.bar{min-width:8em}td.bar span{display:block;height:.8em;background:#4a7ab5}"
         "pre{background:#f7f7f7;padding:.8em;overflow:auto;max-height:40em}img{max-width:100%;height:auto}"
         "section{margin-bottom:1.5em}")
-
-
-def _rows_line(summary: dict) -> str:
-    """The header's row counts; a bagged ensemble's are per member, its validation rows out of fold."""
-    if summary.get("ensemble_kind") == "bagging":
-        return (f"{summary['train_rows']:,} train per member (each holds out its own validation rows); "
-                f"{summary['val_rows']:,} held out by at least one member, scored out of fold; "
-                f"{summary['test_rows']:,} test")
-    return f"{summary['train_rows']:,} train, {summary['val_rows']:,} validation, {summary['test_rows']:,} test"
-

@@ -53,9 +53,7 @@ def codes_as_categories(values):
 
     if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
         return values
-    number = values.to_numpy(dtype=np.float64)
-    text = [None if np.isnan(v) else str(int(v)) if np.isfinite(v) and v == round(v) else repr(float(v))
-            for v in number]
+    text = [None if np.isnan(v) else _integer_text(v) or repr(float(v)) for v in values.to_numpy(dtype=np.float64)]
     return pd.Series(text, index=values.index, name=values.name, dtype="category")
 
 
@@ -79,10 +77,9 @@ def codes_of_series(column: dict, values) -> tuple[np.ndarray, np.ndarray]:
     # get_indexer, not pd.Categorical(values, categories=...): pandas deprecates unseen values there.
     codes = known.get_indexer(text)
     if values.dtype.kind == "f":  # a file whose cells here are all numbers, one a gap: pandas reads 3 as 3.0,
-        number = values.to_numpy()  # which is the category '3' where training text had '3' and no '3.0'
-        whole = (codes < 0) & np.isfinite(number) & (number == np.round(number))
-        if whole.any():
-            codes[whole] = known.get_indexer(number[whole].astype(np.int64).astype(str))
+        unseen = (codes < 0) & values.notna().to_numpy()  # the category '3' where training text had '3'
+        if unseen.any():
+            codes[unseen] = known.get_indexer([_integer_text(v) for v in values.to_numpy()[unseen]])
     present = values.notna().to_numpy()
     if column.get("trim"):  # a blank value is missing
         present = present & (text != "").to_numpy()

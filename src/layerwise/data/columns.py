@@ -11,8 +11,8 @@ import re
 import numpy as np
 
 from ..errors import LayerwiseError, warn
-from .categories import codes_as_categories
 from ..suggest import did_you_mean
+from .categories import codes_as_categories
 
 # names that usually mean "row number" (R's write.csv writes 'rownames', pandas 'Unnamed: 0')
 ID_NAME = re.compile(r"^(id|ids|rownames|row_?names|index|idx|row|row_?id|row_?number|unnamed: ?0|\.\.\.1)$"
@@ -60,12 +60,12 @@ def select_columns(dataset, data_spec, where: str):
         dataset.X = dataset.X[keep]
         if dataset.X_test is not None and hasattr(dataset.X_test, "columns"):
             dataset.X_test = dataset.X_test[[c for c in keep if c in dataset.X_test.columns]]
-    declared = {name: codes_as_categories for name in data_spec.categorical if name in keep}
+    declared = [name for name in data_spec.categorical if name in keep]
     if declared:  # a new frame: the caller's DataFrame is left as it was
-        dataset.X = dataset.X.assign(**{name: as_text(dataset.X[name]) for name, as_text in declared.items()})
+        dataset.X = dataset.X.assign(**{name: codes_as_categories(dataset.X[name]) for name in declared})
         if dataset.X_test is not None and hasattr(dataset.X_test, "assign"):
-            dataset.X_test = dataset.X_test.assign(**{name: as_text(dataset.X_test[name])
-                                                      for name, as_text in declared.items() if name in dataset.X_test})
+            dataset.X_test = dataset.X_test.assign(**{name: codes_as_categories(dataset.X_test[name])
+                                                      for name in declared if name in dataset.X_test})
     if data_spec.features is None:  # a column chosen by name is the user's decision
         for name in keep:
             if name in data_spec.categorical:
