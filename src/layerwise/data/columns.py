@@ -13,6 +13,7 @@ import numpy as np
 from ..errors import LayerwiseError, warn
 from ..suggest import did_you_mean
 from .categories import codes_as_categories
+from .empty_columns import drop_empty_columns
 
 # names that usually mean "row number" (R's write.csv writes 'rownames', pandas 'Unnamed: 0')
 ID_NAME = re.compile(r"^(id|ids|rownames|row_?names|index|idx|row|row_?id|row_?number|unnamed: ?0|\.\.\.1)$"
@@ -60,6 +61,8 @@ def select_columns(dataset, data_spec, where: str):
         dataset.X = dataset.X[keep]
         if dataset.X_test is not None and hasattr(dataset.X_test, "columns"):
             dataset.X_test = dataset.X_test[[c for c in keep if c in dataset.X_test.columns]]
+    empty = drop_empty_columns(dataset, where)
+    keep = [c for c in keep if c not in empty]
     declared = [name for name in data_spec.categorical if name in keep]
     if declared:  # a new frame: the caller's DataFrame is left as it was
         dataset.X = dataset.X.assign(**{name: codes_as_categories(dataset.X[name]) for name in declared})
