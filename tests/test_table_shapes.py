@@ -58,3 +58,27 @@ def test_a_table_whose_every_feature_is_empty_is_one_error(tmp_path: Path) -> No
     result = train(tmp_path, frame, "empty")
     assert_user_error(result, "empty.csv", "every feature column is empty")
     assert not (tmp_path / "empty").exists()
+
+
+# ---- many classes ------------------------------------------------------------------------------------
+
+def test_evaluate_with_many_classes_keeps_the_confusion_matrix_in_eval_json(tmp_path: Path) -> None:
+    # Before: 30 classes printed 30 lines of 180 characters (1,000 classes: 6 MB on the terminal).
+    import json
+
+    from sklearn.metrics import confusion_matrix
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat([f"species {k:02d}" for k in range(30)], 12)
+    centres = {label: rng.normal(size=4) * 3 for label in set(labels)}
+    frame = pd.DataFrame(np.array([centres[label] for label in labels]) + rng.normal(size=(len(labels), 4)),
+                         columns=list("abcd")).assign(y=labels)
+    assert train(tmp_path, frame, "many").code == 0
+    result = run_cli(["evaluate", "many", "--data", "many.csv"], tmp_path)
+    assert result.code == 0, result.err
+    assert "confusion        30 x 30: in eval.json" in result.out
+    assert max(map(len, result.out.splitlines())) < 120
+    predicted = predict(tmp_path, "many", frame.drop(columns=["y"]), "rows")["prediction"]
+    saved = json.loads((tmp_path / "many" / "eval.json").read_text())
+    classes = sorted(set(labels))
+    assert saved["metrics"]["confusion"] == confusion_matrix(labels, predicted, labels=classes).tolist()

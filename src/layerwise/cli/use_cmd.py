@@ -9,6 +9,10 @@ from typing import Optional
 import typer
 
 
+# A confusion matrix wider than this is not printed (200 classes: 200 lines of 1,200 characters)
+PRINTED_CLASSES = 20
+
+
 def register(app: typer.Typer) -> None:
     app.command("evaluate")(evaluate)
     app.command("predict")(predict)
@@ -27,7 +31,9 @@ def evaluate(
     print(f"{result['data']} ({result['split']}, {result['metrics']['rows']} rows)")
     for name, value in shown.items():
         print(f"  {name:<16} {value:.4f}" if isinstance(value, float) else f"  {name:<16} {value}")
-    if "confusion" in result["metrics"]:
+    if "confusion" in result["metrics"] and len(result["classes"]) > PRINTED_CLASSES:
+        print(f"  confusion        {len(result['classes'])} x {len(result['classes'])}: in eval.json")
+    elif "confusion" in result["metrics"]:
         print("  confusion (rows = true, columns = predicted; classes " + ", ".join(map(str, result["classes"])) + ")")
         for row in result["metrics"]["confusion"]:
             print("   " + " ".join(f"{n:5d}" for n in row))
