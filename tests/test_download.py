@@ -57,6 +57,11 @@ def test_corrupted_download_is_not_saved(local_mirror, tmp_path):
     assert not (tmp_path / "out" / "train-labels-idx1-ubyte.gz").exists()
 
 
-def test_no_network_is_a_one_line_error(tmp_path):
+def test_no_network_is_a_one_line_error_and_leaves_no_empty_folder(tmp_path):
+    kept = tmp_path / "kept"
+    kept.mkdir()
     with pytest.raises(LayerwiseError, match="no network"):
-        dl.download("mnist", tmp_path, base_url="http://127.0.0.1:9/", timeout=2)
+        dl.download("mnist", tmp_path / "new" / "mnist", base_url="http://127.0.0.1:9/", timeout=2)
+    with pytest.raises(LayerwiseError, match="no network"):
+        dl.download("mnist", kept, base_url="http://127.0.0.1:9/", timeout=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept"]  # the folders it made are gone, the user's stays

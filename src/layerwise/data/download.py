@@ -32,15 +32,28 @@ SETS = {
 
 def download(name: str, directory: str | Path, base_url: str | None = None, timeout: float = 30.0) -> Path:
     """Fetch the four IDX files of `name` into `directory`; files already there and intact are kept."""
-    import urllib.error
-    import urllib.request
-
     if name not in SETS:
         raise LayerwiseError(f"unknown download '{name}'; expected one of {', '.join(SETS)}")
     url, files = SETS[name]
     url = base_url or url
     directory = Path(directory)
+    created = [parent for parent in (directory, *directory.parents) if not parent.exists()]
     directory.mkdir(parents=True, exist_ok=True)
+    try:
+        _fetch_missing(url, files, directory, timeout)
+    except LayerwiseError:
+        for folder in created:  # a failed first download leaves no empty folders behind
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        raise
+    return directory
+
+
+def _fetch_missing(url: str, files: dict, directory: Path, timeout: float) -> None:
+    """Each file not already in `directory` with its published MD5, fetched and written atomically."""
+    import urllib.error
+    import urllib.request
+
     for filename, md5 in files.items():
         target = directory / filename
         if target.is_file() and hashlib.md5(target.read_bytes()).hexdigest() == md5:
@@ -55,4 +68,3 @@ def download(name: str, directory: str | Path, base_url: str | None = None, time
         if hashlib.md5(data).hexdigest() != md5:
             raise LayerwiseError(f"download {url + filename}: checksum mismatch; the file was not saved")
         atomic_write_bytes(target, data)
-    return directory
