@@ -140,16 +140,41 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def _text_columns(frame: pd.DataFrame) -> dict:
+    return {c: str for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])}
+
+
+def _like(test: pd.DataFrame, train: pd.DataFrame) -> pd.DataFrame:
+    """test.csv read as a practitioner's pipeline must read it to predict at all: a column of numbers
+    in train.csv that holds a word in test.csv (reddit_fi's num_incomes: '1', '2', '3' and, twice,
+    '>3') as numbers, the word missing; a column of text in train.csv stays text (read with dtype=str)."""
+    test = test.copy()
+    for c in train.columns:
+        if pd.api.types.is_numeric_dtype(train[c]) and not pd.api.types.is_numeric_dtype(test[c]):
+            test[c] = pd.to_numeric(test[c], errors="coerce")
+    return test
+
+
 def run_baseline(model: str, train: Path, test: Path, target: str, task: str, seed: int) -> dict:
     from .quality import fit_hgb, fit_sklearn_mlp
 
     fit = {"sklearn_mlp": fit_sklearn_mlp, "hgb": fit_hgb}[model]
-    train_frame, test_frame = pd.read_csv(train, low_memory=False), pd.read_csv(test, low_memory=False)
+    train_frame = pd.read_csv(train, low_memory=False)
+    test_frame = _like(pd.read_csv(test, low_memory=False, dtype=_text_columns(train_frame)), train_frame)
+    dropped = 0
+    if model == "hgb" and task == "classification":
+        # HGB's early stopping (on above 10,000 rows) splits off a stratified validation set and
+        # stops with a ValueError on a class of one training row (rodents: 4 species); a user
+        # then drops those rows, as here
+        counts = train_frame[target].map(train_frame[target].value_counts())
+        dropped = int((counts < 2).sum()) if len(train_frame) > 10_000 else 0
+        train_frame = train_frame[counts >= 2] if dropped else train_frame
     started = time.perf_counter()
     predicted = fit(train_frame.drop(columns=[target]), train_frame[target], test_frame.drop(columns=[target]),
                     task, seed)
     seconds = time.perf_counter() - started
-    return {"score": score(task, test_frame[target], predicted), "seconds": round(seconds, 1)}
+    return {"score": score(task, test_frame[target], predicted), "seconds": round(seconds, 1),
+            **({"dropped_train_rows": dropped} if dropped else {})}
 
 
 def summary(rows: list[dict]) -> str:
@@ -219,8 +244,13 @@ def main(argv=None) -> None:
                     with path.open("a") as handle:
                         handle.write(json.dumps(row) + "\n")
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
-    rows = [r for r in rows if r["table"] in args.tables and "[" not in r["model"]]
-    print(summary(rows) if rows else "(no results yet)")
+    rows = [r for r in rows if r["table"] in args.tables and r.get("score") is not None]
+    plain = [r for r in rows if "[" not in r["model"]]
+    print(summary(plain) if plain else "(no results yet)")
+    if any("[" in r["model"] for r in rows):
+        from .quality import ablation
+
+        print("\n" + ablation(rows))  # each variant's score change against the default, same tables and seeds
 
 
 if __name__ == "__main__":
