@@ -82,3 +82,52 @@ def test_evaluate_with_many_classes_keeps_the_confusion_matrix_in_eval_json(tmp_
     saved = json.loads((tmp_path / "many" / "eval.json").read_text())
     classes = sorted(set(labels))
     assert saved["metrics"]["confusion"] == confusion_matrix(labels, predicted, labels=classes).tolist()
+
+
+def three_class_table(rows: int = 240, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(rows, 3))
+    label = np.select([X[:, 0] > 0.4, X[:, 1] > 0], ["alpha", "beta"], "gamma")
+    return pd.DataFrame(X, columns=["a", "b", "c"]).assign(y=label)
+
+
+def test_evaluate_counts_labels_training_never_saw_as_wrong_instead_of_refusing_the_file(tmp_path: Path) -> None:
+    # A rare class whose rows all fell outside the training rows: before, evaluate refused the
+    # whole file ("row 3 has label 'delta', which training never saw"); now those rows are errors,
+    # scored as scikit-learn scores them.
+    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+
+    assert train(tmp_path, three_class_table(), "three").code == 0
+    test = three_class_table(60, seed=1)
+    test.loc[[2, 7, 11], "y"] = ["delta", "delta", "epsilon"]
+    test.to_csv(tmp_path / "test.csv", index=False)
+    result = run_cli(["evaluate", "three", "--data", "test.csv"], tmp_path)
+    assert result.code == 0, result.err
+    assert "test.csv: 3 row(s) have a label training never saw ('delta', 'epsilon')" in result.err
+    import json
+
+    saved = json.loads((tmp_path / "three" / "eval.json").read_text())
+    labels = ["alpha", "beta", "gamma", "delta", "epsilon"]
+    assert saved["classes"] == labels
+    predicted = predict(tmp_path, "three", test.drop(columns=["y"]), "rows")["prediction"]
+    metrics = saved["metrics"]
+    assert metrics["accuracy"] == accuracy_score(test["y"], predicted)
+    assert metrics["confusion"] == confusion_matrix(test["y"], predicted, labels=labels).tolist()
+    assert np.isclose(metrics["f1_macro"], f1_score(test["y"], predicted, labels=labels, average="macro", zero_division=0))
+    # every label unseen: the wrong file or column, still refused in one line
+    test.assign(y="omega").to_csv(tmp_path / "other.csv", index=False)
+    assert_user_error(run_cli(["evaluate", "three", "--data", "other.csv"], tmp_path),
+                      "other.csv target: row 1 has label 'omega', which training never saw (known: alpha, beta, gamma)")
+
+
+def test_an_unseen_label_error_names_twenty_of_a_thousand_classes() -> None:
+    from layerwise.data.targets import TargetEncoder
+    from layerwise.errors import LayerwiseError
+
+    encoder = TargetEncoder.fit(np.array([f"c{k:04d}" for k in range(1000)]), "multiclass")
+    try:
+        encoder.encode(np.array(["c0001", "nope"]), where="t.csv target")
+    except LayerwiseError as exc:
+        message = str(exc)
+    assert message == ("t.csv target: row 2 has label 'nope', which training never saw (known: "
+                       + ", ".join(f"c{k:04d}" for k in range(20)) + " and 980 more)")

@@ -38,18 +38,30 @@ def evaluate_run(run_dir: str | Path, source: str, drop_missing_target: bool = T
         X, y, split = dataset.X_test, dataset.y_test, "test part"
     if y is None:
         raise LayerwiseError(f"{source}: has no targets to evaluate against")
-    truth = predictor.encoder.encode(y, where=f"{source} target")
+    truth, unseen = predictor.encoder.encode_scored(y, where=f"{source} target")
     if predictor.task == "regression":  # score against the values as given, not their float32 copy
         truth = np.asarray(y, dtype=np.float64).reshape(truth.shape)
+    if unseen:
+        _warn_unseen(source, truth, len(predictor.encoder.classes), unseen)
     outputs = predictor.outputs(X, where=source)
-    n_classes = len(predictor.encoder.classes) if predictor.encoder.classes else None
-    result = {"data": source, "split": split, "task": predictor.task, "classes": predictor.encoder.classes,
-              "metrics": task_metrics(predictor.task, truth, outputs, n_classes)}
+    classes = predictor.encoder.classes + unseen if predictor.encoder.classes else None
+    result = {"data": source, "split": split, "task": predictor.task, "classes": classes,
+              "metrics": task_metrics(predictor.task, truth, outputs, len(classes) if classes else None)}
     try:
         artifacts.write_json(run_dir / artifacts.EVAL, result)
     except OSError as exc:
         raise LayerwiseError(f"{run_dir / artifacts.EVAL}: cannot write the results ({exc.strerror})") from None
     return result
+
+
+def _warn_unseen(source: str, truth: np.ndarray, known: int, unseen: list) -> None:
+    """Rows whose label training never saw are scored as wrong predictions: say how many."""
+    from .errors import warn
+
+    rows = int((np.asarray(truth) >= known).sum())
+    shown = ", ".join(repr(label) for label in unseen[:5]) + (f" and {len(unseen) - 5} more" if len(unseen) > 5 else "")
+    warn(f"{source}: {rows} row(s) have a label training never saw ({shown}); they count as wrong predictions "
+         "and have a row and column of their own in the confusion matrix")
 
 
 def predict_frame(run_dir: str | Path, source: str):

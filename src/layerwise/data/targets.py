@@ -23,6 +23,7 @@ from ..errors import LayerwiseError
 # are consecutive or irregular, never evenly spread out.
 FEW_INTEGER_CLASSES = 10
 MAX_INTEGER_CLASSES = 50
+KNOWN_SHOWN = 20  # classes named in the error for a label training never saw (1,000 would fill a screen)
 
 
 def infer_task(y: np.ndarray, given: Optional[str] = None) -> str:
@@ -137,6 +138,35 @@ class TargetEncoder:
                 scaled = (values.astype(np.float64) - np.asarray(self.mean)) / np.asarray(self.std)
             return scaled.astype(np.float32)
         flat = y.reshape(-1)
+        index, unknown = self._match(flat)
+        if unknown.any():
+            self._refuse(flat, unknown, where)
+        return index.astype(np.float32).reshape(-1, 1) if self.task == "binary" else index
+
+    def encode_scored(self, y: np.ndarray, where: str = "target") -> tuple[np.ndarray, list[Any]]:
+        """Labels of rows to score a trained model on: as `encode`, except that in a multiclass
+        task a label training never saw (a rare class whose rows all fell outside the training
+        rows) gets an index past the known classes, one per such label in sorted order, so that
+        it counts as a wrong prediction (as scikit-learn's accuracy counts it) instead of
+        refusing the whole file. Returns (indices, the unseen labels). Rows none of whose labels
+        training saw are still refused: that is the wrong file or the wrong column."""
+        y = check_target_shape(y, where)
+        if self.task != "multiclass":
+            return self.encode(y, where), []
+        flat = y.reshape(-1)
+        index, unknown = self._match(flat)
+        if not unknown.any():
+            return index, []
+        if unknown.all():
+            self._refuse(flat, unknown, where)
+        text = flat[unknown].astype(str)
+        unseen, position = np.unique(text, return_inverse=True)
+        index[unknown] = len(self.classes) + position
+        first = {str(v): v for v in flat[unknown][::-1]}  # each unseen label as the file wrote it
+        return index, [_plain(first[label]) for label in unseen]
+
+    def _match(self, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(class index of each label, which labels are not classes)."""
         numeric = flat.dtype.kind in "iu" and all(isinstance(c, int) and not isinstance(c, bool) for c in self.classes)
         # Integer labels are matched as integers (a 1M-row target as text would take ~84 MB);
         # anything else is matched by its text, so 1, "1" and np.int64(1) name the same class.
@@ -144,13 +174,14 @@ class TargetEncoder:
         order = np.argsort(keys)
         wanted = flat if numeric else flat.astype(str)
         pos = np.clip(np.searchsorted(keys[order], wanted), 0, len(keys) - 1)
-        unknown = keys[order][pos] != wanted
-        if unknown.any():
-            row = int(np.flatnonzero(unknown)[0])
-            raise LayerwiseError(f"{where}: row {row + 1} has label {_plain(flat[row])!r}, which training never saw "
-                                 f"(known: {', '.join(map(str, self.classes))})")
-        index = order[pos].astype(np.int64)
-        return index.astype(np.float32).reshape(-1, 1) if self.task == "binary" else index
+        return order[pos].astype(np.int64), keys[order][pos] != wanted
+
+    def _refuse(self, flat: np.ndarray, unknown: np.ndarray, where: str) -> None:
+        row = int(np.flatnonzero(unknown)[0])
+        known = ", ".join(map(str, self.classes[:KNOWN_SHOWN]))
+        more = f" and {len(self.classes) - KNOWN_SHOWN:,} more" if len(self.classes) > KNOWN_SHOWN else ""
+        raise LayerwiseError(f"{where}: row {row + 1} has label {_plain(flat[row])!r}, which training never saw "
+                             f"(known: {known}{more})")
 
     def values(self, outputs: np.ndarray) -> np.ndarray:
         """Regression network outputs (n, k) -> float64 values in the targets' own units."""
