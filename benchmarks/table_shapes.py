@@ -1,7 +1,9 @@
 """Tables of unusual size and shape through the CLI defaults, as the acceptance run uses them:
 `layerwise train --data train.csv --target y` and nothing else (plus `--threads`, which this
 shared machine needs), then `layerwise predict RUN --input test.csv` on held-out rows, scored
-against scikit-learn's HistGradientBoosting on the same split (benchmarks/quality.py's fit_hgb).
+against scikit-learn's HistGradientBoosting on the same split (benchmarks/quality.py's fit_hgb;
+its MLP where HGB would take hours: 200 and 1,000 classes). Both are scored as what the table
+is (a case's `task`): classes predicted as a regression's numbers count as wrong.
 
     python -m benchmarks.table_shapes                       # the default cases (~10 minutes)
     python -m benchmarks.table_shapes --cases tiny_10 rows_1m
@@ -9,8 +11,8 @@ against scikit-learn's HistGradientBoosting on the same split (benchmarks/qualit
     python -m benchmarks.table_shapes --cases rows_1m --set training.epochs=5   # what a budget would cost/score
 
 Each case prints one row: rows x columns of the training file, the task layerwise chose, wall
-seconds and peak resident memory (MB) of the training process, layerwise's and HGB's test score
-(accuracy, or R^2 averaged over the targets), and the outcome: `ok`, `error: ...` (the one line,
+seconds and peak resident memory (MB) of the training process, layerwise's and scikit-learn's
+test score (accuracy, or R^2 averaged over the targets), and the outcome: `ok`, `error: ...` (the one line,
 exit 2), `CRASH` (a traceback or another exit code) or `TIMEOUT`. For a trained run it also
 checks what a user does next: predict with the columns in another order plus an extra column
 (same predictions), with a column missing (one `error:` line), and `evaluate` (exit 0); a
@@ -86,25 +88,25 @@ def outcome(result: dict) -> str:
 
 
 def score(truth: pd.DataFrame, predicted: pd.DataFrame, task: str) -> float:
-    """Accuracy (labels compared as text) or R^2 averaged over the target columns."""
+    """Accuracy (labels compared as text: a class predicted as a regression's number is wrong) or
+    R^2 averaged over the target columns."""
     from sklearn.metrics import accuracy_score, r2_score
 
-    if task != "regression":
+    if task == "classification":
         return float(accuracy_score(truth.iloc[:, 0].astype(str), predicted.iloc[:, 0].astype(str)))
-    return float(np.mean([r2_score(truth.iloc[:, k], predicted.iloc[:, k]) for k in range(truth.shape[1])]))
+    return float(np.mean([r2_score(truth.iloc[:, k], pd.to_numeric(predicted.iloc[:, k], errors="coerce").fillna(0))
+                          for k in range(truth.shape[1])]))
 
 
-def hgb_score(train: pd.DataFrame, test: pd.DataFrame, targets: list[str], task: str) -> Optional[float]:
-    """HistGradientBoosting on the same CSVs (as pandas reads them) and split; None for several targets."""
-    from .quality import fit_hgb
+def reference_score(train: pd.DataFrame, test: pd.DataFrame, case: Case) -> Optional[float]:
+    """scikit-learn's HistGradientBoosting (or MLP) on the same CSVs (as pandas reads them) and split."""
+    from .quality import fit_hgb, fit_sklearn_mlp
 
-    if len(targets) > 1:
-        return None
-    kind = "regression" if task == "regression" else "classification"
-    y = train[targets[0]]
+    fit = {"hgb": fit_hgb, "mlp": fit_sklearn_mlp}[case.reference]
+    y = train[case.target[0]]
     keep = y.notna()
-    predicted = fit_hgb(train.loc[keep].drop(columns=targets), y[keep], test.drop(columns=targets), kind, 0)
-    return score(test[targets], pd.DataFrame({"p": predicted}), task)
+    predicted = fit(train.loc[keep].drop(columns=case.target), y[keep], test.drop(columns=case.target), case.task, 0)
+    return score(test[case.target], pd.DataFrame({"p": predicted}), case.task)
 
 
 def task_of(run: Path) -> str:
@@ -123,7 +125,7 @@ def after_training(work: Path, run: Path, test: pd.DataFrame, case: Case, task: 
         return float("nan"), [f"predict: {outcome(done)}"]
     predicted = pd.read_csv(work / "pred.csv")
     columns = ["prediction"] if len(case.target) == 1 or task != "regression" else [f"prediction_{t}" for t in case.target]
-    value = score(test[case.target], predicted[columns], task)
+    value = score(test[case.target], predicted[columns], case.task)
     shuffled = features[features.columns[::-1]].assign(extra_column=1.0)
     shuffled.to_csv(work / "test_shuffled.csv", index=False)
     done = run_cli(["predict", str(run), "--input", "test_shuffled.csv", "--output", "pred2.csv"], work, timeout)
@@ -152,7 +154,8 @@ def run_case(name: str, case: Case, root: Path, threads: int, timeout: float, ov
             "--threads", str(threads)] + [part for o in overrides for part in ("--set", o)]
     result = run_cli(args, work, timeout)
     row = {"case": name, "shape": f"{len(train):,} x {train.shape[1]:,}", "task": "-",
-           "seconds": round(result["seconds"], 1), "peak_mb": round(result["mb"]), "layerwise": None, "hgb": None,
+           "seconds": round(result["seconds"], 1), "peak_mb": round(result["mb"]), "layerwise": None, "reference": None,
+           "by": case.reference,
            "outcome": outcome(result)}
     warnings = sorted({line[:100] for line in result["err"].splitlines() if line.startswith("warning: ")})
     if row["outcome"] == "ok":
@@ -160,12 +163,12 @@ def run_case(name: str, case: Case, root: Path, threads: int, timeout: float, ov
         if test is not None:
             row["layerwise"], problems = after_training(work, work / "run", test, case, row["task"], timeout)
             row["outcome"] = "; ".join(["ok", *problems])
-        if baseline and case.hgb and test is not None:
+        if baseline and case.reference and test is not None:
             read = pd.read_csv(work / "train.csv")  # as a user's pandas reads the same file
             try:
-                row["hgb"] = hgb_score(read, pd.read_csv(work / "test.csv"), case.target, row["task"])
-            except Exception as exc:  # scikit-learn's own limits (an all-empty column breaks its binning)
-                row["outcome"] += f"; HGB failed ({type(exc).__name__}: {str(exc).splitlines()[0][:80]})"
+                row["reference"] = reference_score(read, pd.read_csv(work / "test.csv"), case)
+            except Exception as exc:  # scikit-learn's own limits (an all-empty column breaks HGB's binning)
+                row["outcome"] += f"; {case.reference} failed ({type(exc).__name__}: {str(exc).splitlines()[0][:80]})"
     elif case.expect != "ok" and case.expect in row["outcome"]:
         row["outcome"] += "  [expected]"
     row["warnings"] = warnings
@@ -173,12 +176,13 @@ def run_case(name: str, case: Case, root: Path, threads: int, timeout: float, ov
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| case | rows x cols | task | seconds | peak MB | layerwise | HGB | outcome |",
+    lines = ["| case | rows x cols | task chosen | seconds | peak MB | layerwise | scikit-learn | outcome |",
              "|---|---:|---|---:|---:|---:|---:|---|"]
     for r in rows:
-        cells = [f"{r[k]:.4f}" if isinstance(r[k], float) and r[k] == r[k] else "-" for k in ("layerwise", "hgb")]
+        cells = [f"{r[k]:.4f}" if isinstance(r[k], float) and r[k] == r[k] else "-" for k in ("layerwise", "reference")]
+        by = f" ({r['by']})" if cells[1] != "-" else ""
         lines.append(f"| {r['case']} | {r['shape']} | {r['task']} | {r['seconds']} | {r['peak_mb']} | "
-                     f"{cells[0]} | {cells[1]} | {r['outcome']} |")
+                     f"{cells[0]} | {cells[1]}{by} | {r['outcome']} |")
     return "\n".join(lines)
 
 
@@ -189,7 +193,7 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, default=1, help="--threads for layerwise train (the machine is shared)")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds one command may take before it is a TIMEOUT")
     parser.add_argument("--set", action="append", default=[], dest="overrides", help="key=value passed to train (budget experiments)")
-    parser.add_argument("--no-baseline", action="store_true", help="skip HistGradientBoosting")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the scikit-learn reference")
     parser.add_argument("--work", default="/tmp/table_shapes", help="scratch folder for the CSVs and runs")
     parser.add_argument("--results", help="append each row as a JSON line to this file")
     args = parser.parse_args(argv)
