@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 import layerwise
-from layerwise.recipe import MAX_EPOCHS, MIN_EPOCHS, auto_epochs
+from layerwise.recipe import MAX_EPOCHS, MAX_STEPS, MIN_BIG_EPOCHS, MIN_EPOCHS, auto_epochs
 from layerwise.spec import RunConfig
 
 
@@ -49,9 +49,12 @@ def test_plain_trains_exactly_the_defaults():
 
 
 def test_the_step_budget_grows_with_the_data_within_bounds():
-    epochs = [auto_epochs(rows, 256) for rows in (100, 1_000, 6_400, 50_000, 1_000_000)]
-    assert epochs[0] == MAX_EPOCHS and epochs[-1] == MIN_EPOCHS
-    steps = [e * -(-rows // 256) for e, rows in zip(epochs, (100, 1_000, 6_400, 50_000, 1_000_000))]
+    sizes = (100, 1_000, 6_400, 50_000, 200_000, 1_000_000, 10_000_000)
+    epochs = [auto_epochs(rows, 256) for rows in sizes]
+    assert epochs[0] == MAX_EPOCHS and epochs[4] == MIN_EPOCHS
+    assert epochs[5:] == [5, MIN_BIG_EPOCHS]  # a million rows: about MAX_STEPS steps, not 20 passes
+    steps = [e * -(-rows // 256) for e, rows in zip(epochs, sizes)]
+    assert MAX_STEPS <= steps[5] < MAX_STEPS + 1_000_000 // 256
     assert steps == sorted(steps)  # more data never means fewer optimizer steps
     assert epochs == sorted(epochs, reverse=True)
 
