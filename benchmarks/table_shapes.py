@@ -5,7 +5,7 @@ against scikit-learn's HistGradientBoosting on the same split (benchmarks/qualit
 its MLP where HGB would take hours: 200 and 1,000 classes). Both are scored as what the table
 is (a case's `task`): classes predicted as a regression's numbers count as wrong.
 
-    python -m benchmarks.table_shapes                       # the default cases (~10 minutes)
+    python -m benchmarks.table_shapes                       # the default cases (~15 minutes on a shared 2-core CPU)
     python -m benchmarks.table_shapes --cases tiny_10 rows_1m
     python -m benchmarks.table_shapes --big                 # also 200k and 1M rows, 3,000 columns, 1,000 classes
     python -m benchmarks.table_shapes --cases rows_1m --set training.epochs=5   # what a budget would cost/score
