@@ -23,7 +23,7 @@ from helpers import FUZZ_OUTCOMES, mixed_table
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 # Configs that name no preset train as `preset: plain` here: the suite's many small runs keep their
-# tiny, fast settings (auto would pick 3x256 layers and up to 256 epochs). tests/test_preset.py
+# tiny, fast settings (auto would pick a layer of 256, embeddings and up to 256 epochs). tests/test_preset.py
 # and the benchmark exercise `preset: auto` by naming it.
 os.environ.setdefault("LAYERWISE_PRESET", "plain")
 

@@ -87,7 +87,7 @@ def test_exported_graph_repeats_the_robust_preprocessing(tmp_path):
     assert max_difference(layerwise.load(run.dir), path) < 1e-5
 
 
-def test_images_get_no_embedding():
+def test_images_get_no_embedding_and_three_layers_where_a_table_gets_one():
     config = RunConfig.from_dict({"preset": "auto"})
     from layerwise.recipe import apply_preset
 
@@ -95,7 +95,7 @@ def test_images_get_no_embedding():
     assert config.network.embedding == "none" and config.network.hidden == [256, 256, 256]
     table = RunConfig.from_dict({"preset": "auto"})
     apply_preset(table, "multiclass", 1_000, "table")
-    assert table.network.embedding == "periodic"
+    assert table.network.embedding == "periodic" and table.network.hidden == [256]
 
 
 def test_bagged_members_fall_with_rows_and_with_the_first_layers_width(tmp_path):
