@@ -30,8 +30,9 @@ MAX_STEPS, MIN_BIG_EPOCHS = 4 * STEP_BUDGET, 3
 
 def auto_epochs(train_rows: int, batch_size: int) -> int:
     """A step budget that grows with the data: small tables get many epochs (up to 256, as RealMLP),
-    big ones at least MIN_EPOCHS passes, the biggest about MAX_STEPS steps. 4,000 steps rather than 2,000 was worth +0.15 points on
-    average over 22 tables (+3 on diabetes, +1.6 on MNIST-1D; benchmarks/QUALITY.md)."""
+    big ones at least MIN_EPOCHS passes, the biggest about MAX_STEPS steps. 4,000 steps rather
+    than 2,000 was worth +0.15 points on average over 22 tables (+3 on diabetes, +1.6 on MNIST-1D;
+    benchmarks/QUALITY.md)."""
     steps_per_epoch = max(1, math.ceil(train_rows / max(batch_size, 1)))
     epochs = min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(STEP_BUDGET / steps_per_epoch)))  # ceil: never under budget
     return int(max(MIN_BIG_EPOCHS, min(epochs, math.ceil(MAX_STEPS / steps_per_epoch))))
@@ -42,10 +43,10 @@ def auto_epochs(train_rows: int, batch_size: int) -> int:
 # 5 members rather than 3 on tables under 2,400 training rows: +0.4 points over 13 small tables x 3
 # seeds (hitters +3.7), where a network costs seconds (benchmarks/QUALITY.md).
 MEMBER_ROW_BUDGET, MAX_MEMBERS = 12_000, 5
-# One hidden layer of 256 for a table: over 22 tables x 3 seeds it scored +0.4 points above
-# RealMLP's three (hitters +5, diabetes +2.3, attrition +2), in a third of the time; three layers
-# were ahead on MNIST-1D (-1.8 with one), breast cancer and boston (about -0.9 each) and nothing
-# was behind by more (benchmarks/QUALITY.md). Images, which no table measured, keep three.
+# One hidden layer of 256 for a table: over 22 tables x 3 seeds it scored +0.38 points above
+# RealMLP's three (hitters +4.6, diabetes +2.3, attrition +1.7), 2-10x faster; three layers were
+# ahead on MNIST-1D (-1.1 with one), boston (-0.8) and hpc (-0.7), nothing by more; 10 larger
+# held-out tables +0.26 (benchmarks/QUALITY.md). Images, which no table measured, keep three.
 HIDDEN, IMAGE_HIDDEN = [256], [256, 256, 256]
 EMBEDDED_SIZE = 4  # values per numeric column out of the periodic embedding (layers/embedding.py)
 # Wider tables train without the embedding: its 16 cosines per column (and their sines backward)

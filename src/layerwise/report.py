@@ -210,6 +210,7 @@ def _rows_line(summary: dict) -> str:
                 f"{summary['test_rows']:,} test")
     return f"{summary['train_rows']:,} train, {summary['val_rows']:,} validation, {summary['test_rows']:,} test"
 
+
 def _features(preprocessor, config: dict) -> str:
     state = preprocessor.state
     data = config.get("data") or {}

@@ -70,7 +70,7 @@ def train(
     id_column: Optional[str] = typer.Option(None, "--id-column", help="Row ID column: not a feature; copied into prediction files and API answers (default: none)."),
     drop_missing_target: Optional[bool] = typer.Option(None, "--drop-missing-target/--no-drop-missing-target", help="Skip rows whose target is missing, with a warning (default: yes); --no-drop-missing-target stops with an error instead."),
     preset: Optional[str] = typer.Option(None, "--preset", help="auto (default): a tuned recipe fills in every setting you leave out (a hidden layer of 256 for tables, numeric embeddings, AdamW, one-cycle schedule, epochs from the data size; config.yaml records its choices); plain: exactly the config and the defaults below."),
-    hidden: Optional[List[int]] = typer.Option(None, "--hidden", help="Hidden layer sizes: --hidden 100 50 (preset auto: 256 256 256; plain default: 64)."),
+    hidden: Optional[List[int]] = typer.Option(None, "--hidden", help="Hidden layer sizes: --hidden 100 50 (preset auto: 256 for a table, 256 256 256 for images; plain default: 64)."),
     activation: Optional[List[str]] = typer.Option(None, "--activation", help="Hidden activation, one or one per layer: relu, sigmoid, tanh, leaky_relu, gelu, elu, softplus, selu, silu, mish or identity (default relu)."),
     epochs: Optional[int] = typer.Option(None, "--epochs", help="Passes over the training data, at most (preset auto: from the data size; plain default: 20)."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Rows per optimizer step; 0 = full batch (preset auto: 256; plain default: 32)."),

@@ -31,10 +31,11 @@ def evaluate(
     print(f"{result['data']} ({result['split']}, {result['metrics']['rows']} rows)")
     for name, value in shown.items():
         print(f"  {name:<16} {value:.4f}" if isinstance(value, float) else f"  {name:<16} {value}")
-    if "confusion" in result["metrics"] and len(result["classes"]) > PRINTED_CLASSES:
-        print(f"  confusion        {len(result['classes'])} x {len(result['classes'])}: in eval.json")
+    classes = result["classes"]
+    if "confusion" in result["metrics"] and len(classes) > PRINTED_CLASSES:
+        print(f"  confusion        {len(classes)} x {len(classes)}: in eval.json")
     elif "confusion" in result["metrics"]:
-        print("  confusion (rows = true, columns = predicted; classes " + ", ".join(map(str, result["classes"])) + ")")
+        print("  confusion (rows = true, columns = predicted; classes " + ", ".join(map(str, classes)) + ")")
         for row in result["metrics"]["confusion"]:
             print("   " + " ".join(f"{n:5d}" for n in row))
     print(f"wrote {Path(run_dir) / 'eval.json'}")
